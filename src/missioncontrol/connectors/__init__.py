@@ -1,0 +1,1 @@
+"""Adapters: each vendor or data layout in its own folder; none imports another."""

@@ -1,0 +1,45 @@
+"""Domain values: frozen dataclasses and enums, standard library only."""
+
+from missioncontrol.domain.alerts import Alert, AlertStatus, Severity
+from missioncontrol.domain.case import Case, LabeledCase, TimeMode, Truth
+from missioncontrol.domain.changes import Change, ChangeKind
+from missioncontrol.domain.diagnosis import (
+    Diagnosis,
+    Evidence,
+    EvidenceKind,
+    FaultKind,
+    Hypothesis,
+    Stance,
+    Weakened,
+)
+from missioncontrol.domain.errors import CaseFormatError, MissionControlError
+from missioncontrol.domain.ids import ServiceId
+from missioncontrol.domain.telemetry import LogRecord, MetricSeries, Span, Telemetry
+from missioncontrol.domain.topology import ServiceGraph
+
+__all__ = [
+    "Alert",
+    "AlertStatus",
+    "Case",
+    "CaseFormatError",
+    "Change",
+    "ChangeKind",
+    "Diagnosis",
+    "Evidence",
+    "EvidenceKind",
+    "FaultKind",
+    "Hypothesis",
+    "LabeledCase",
+    "LogRecord",
+    "MetricSeries",
+    "MissionControlError",
+    "ServiceGraph",
+    "ServiceId",
+    "Severity",
+    "Span",
+    "Stance",
+    "Telemetry",
+    "TimeMode",
+    "Truth",
+    "Weakened",
+]

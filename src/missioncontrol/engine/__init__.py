@@ -1,0 +1,1 @@
+"""The diagnosis engine: scope, hypotheses, evidence, ranking. Talks to domain and ports only."""

@@ -1,0 +1,1 @@
+"""Scoring diagnoses against the truth and running benchmarks."""
