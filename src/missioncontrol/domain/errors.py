@@ -1,7 +1,7 @@
 """The exception hierarchy.
 
-    MissionControlError
-     └── CaseFormatError      a case file is malformed; names file, column and row
+MissionControlError
+ └── CaseFormatError      a case file is malformed; names file, column and row
 """
 
 

@@ -28,9 +28,7 @@ class ServiceGraph:
         object.__setattr__(self, "_callers", {k: tuple(v) for k, v in callers.items()})
 
     @classmethod
-    def from_edges(
-        cls, edges: Iterable[tuple[str, str]], *, services: Iterable[str] = ()
-    ) -> "ServiceGraph":
+    def from_edges(cls, edges: Iterable[tuple[str, str]], *, services: Iterable[str] = ()) -> "ServiceGraph":
         return cls(
             edges=frozenset((ServiceId(a), ServiceId(b)) for a, b in edges),
             extra_services=frozenset(ServiceId(s) for s in services),
@@ -101,4 +99,3 @@ class ServiceGraph:
                         nxt.append(other)
             frontier = nxt
         return hops
-

@@ -1,0 +1,529 @@
+"""The diagnosis engine: from a case to a ranked, evidence-backed diagnosis.
+
+    case ──► window (onset: given │ before the alert │ from the data)
+         ──► scope (symptom's dependencies within k hops, changed services)
+         ──► analyzers, in parallel ─┬─ metrics: robust z against the pre-onset baseline
+                                     ├─ logs: drain3 templates that appeared, surged or vanished
+                                     ├─ traces: self time, where errors start, deepest new log
+                                     └─ changes: deploys near the onset (a hypothesis, never a verdict)
+         ──► rank (own vs inherited, cause precedes effect) ──► hypotheses with evidence chains
+         ──► confidence, weakened alternatives, blast radius
+
+Deterministic: analyzers return values that are merged in a fixed order, so the number of workers
+never changes the answer.
+"""
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from missioncontrol.domain import (
+    Case,
+    Change,
+    Diagnosis,
+    Evidence,
+    EvidenceKind,
+    FaultKind,
+    Hypothesis,
+    LogRecord,
+    ServiceGraph,
+    ServiceId,
+    Span,
+    Stance,
+    Weakened,
+)
+from missioncontrol.engine.findings import ServiceFindings
+from missioncontrol.engine.logs import LogFindings, find_template_shifts
+from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
+from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
+from missioncontrol.engine.rank import Contribution, Scored, confidences, score_services
+from missioncontrol.engine.traces import (
+    ErrorOrigins,
+    SelfTimeShift,
+    call_edges,
+    deepest_in_traces,
+    error_origins,
+    self_time_shifts,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Tuning for the engine. One configuration serves every estate; nothing here names one."""
+
+    lookback_s: float = 1800.0  # baseline: this long before the onset
+    search_s: float = 600.0  # how far before the alert the onset may lie
+    max_after_s: float = 600.0  # how much data after the onset is weighed
+    change_window_s: float = 1800.0  # changes this long before the onset are suspects
+    max_hops: int = 6  # scope: dependencies of the symptom within this many hops
+    workers: int = 4
+    top_k: int = 10  # hypotheses kept in the diagnosis
+    temperature: float = 1.0  # softmax temperature over service scores
+    strength_half: float = 3.0  # score at which the leader's strength factor is one half
+
+
+class Engine:
+    """Mission Control's diagnosis engine (a `Diagnoser`)."""
+
+    name = "missioncontrol"
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+
+    def diagnose(self, case: Case) -> Diagnosis:
+        """Return the ranked diagnosis of `case`: evidence, path, weakened alternatives, blast radius."""
+        cfg = self.config
+        graph = _graph_of(case)
+        symptoms = _symptoms(case, graph)
+        scope = _scope(case, graph, symptoms, max_hops=cfg.max_hops)
+        metrics = [m for m in case.telemetry.metrics if scope is None or m.service in scope]
+        grid = to_grid(metrics)
+        window = self._window(case, grid)
+        reference_grid = to_grid([m for m in case.baseline.metrics if scope is None or m.service in scope])
+
+        after_logs, reference_logs = _split_logs(case, window, cfg.lookback_s)
+        after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
+        tasks: list[Callable[[], object]] = [
+            lambda: score_series(
+                grid,
+                onset=window.onset,
+                end=window.end,
+                lookback_s=cfg.lookback_s,
+                reference=reference_grid if reference_grid.keys else None,
+            ),
+            lambda: find_template_shifts(after_logs, reference_logs),
+            lambda: self_time_shifts(after_spans, reference_spans),
+            lambda: (error_origins(after_spans), error_origins(reference_spans)),
+        ]
+        if cfg.workers > 1:
+            with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+                results = [f.result() for f in [pool.submit(t) for t in tasks]]
+        else:
+            results = [t() for t in tasks]
+        series_scores, log_findings, self_times, origins = results
+        assert isinstance(log_findings, LogFindings)
+
+        findings = _gather(
+            scope,
+            series_scores,  # type: ignore[arg-type]
+            log_findings,
+            self_times,  # type: ignore[arg-type]
+            origins,  # type: ignore[arg-type]
+            _recent_changes(case.changes, window, cfg.change_window_s),
+        )
+        if log_findings.shifts and after_spans:
+            marked = {s: frozenset().union(*(t.trace_ids for t in f.log_shifts)) for s, f in findings.items()}
+            origin, inherited = deepest_in_traces(after_spans, {s: ids for s, ids in marked.items() if ids})
+            for service, votes in origin.items():
+                findings[service].log_origin_votes = votes
+            for service, votes in inherited.items():
+                findings[service].log_inherited_votes = votes
+
+        scored = score_services(findings, graph, max_hops=cfg.max_hops, step_s=grid.step)
+        return _to_diagnosis(case, self.name, cfg, window, graph, symptoms, findings, scored, log_findings)
+
+    def _window(self, case: Case, grid: Grid) -> Window:
+        cfg = self.config
+        last = float(grid.times[-1]) if grid.times.size else 0.0
+        if case.known_onset_at is not None:
+            onset = case.known_onset_at.timestamp()
+            return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.GIVEN, "fault start given")
+        if not grid.keys:
+            anchor = case.alert.started_at.timestamp() if case.alert else last
+            return Window(anchor, anchor, OnsetSource.ALERT, "no metrics: onset taken as the alert time")
+        if case.alert is not None:
+            alert_at = case.alert.started_at.timestamp()
+            onset, why = onset_before_alert(
+                grid, alert_at=alert_at, search_s=cfg.search_s, lookback_s=cfg.lookback_s
+            )
+            return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.ALERT, why)
+        onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)
+        return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.DATA, why)
+
+
+def _graph_of(case: Case) -> ServiceGraph | None:
+    edges: set[tuple[ServiceId, ServiceId]] = set(case.graph.edges) if case.graph else set()
+    edges |= call_edges(case.telemetry.spans)
+    edges |= call_edges(case.baseline.spans)
+    if not edges:
+        return None
+    extra = case.graph.extra_services if case.graph else frozenset()
+    return ServiceGraph(edges=frozenset(edges), extra_services=extra)
+
+
+def _symptoms(case: Case, graph: ServiceGraph | None) -> tuple[ServiceId, ...]:
+    """Return where the trouble is seen: the alerting service, or else the estate's entry points."""
+    if case.alert is not None and case.alert.service is not None:
+        return (case.alert.service,)
+    if graph is None:
+        return ()
+    return tuple(sorted(s for s in graph.services if not graph.callers(s)))
+
+
+def _scope(
+    case: Case, graph: ServiceGraph | None, symptoms: Sequence[ServiceId], *, max_hops: int
+) -> frozenset[ServiceId] | None:
+    """Return the suspects: the symptoms' dependencies within k hops plus changed services (None = all)."""
+    if graph is None or not symptoms:
+        return None
+    suspects: set[ServiceId] = set()
+    for symptom in symptoms:
+        suspects.update(graph.downstream(symptom, max_hops=max_hops))
+    suspects.update(c.service for c in case.changes)
+    if not suspects & case.telemetry.services:
+        return None  # the graph and the telemetry disagree on names: do not scope everything away
+    return frozenset(suspects)
+
+
+def _split_logs(case: Case, window: Window, lookback_s: float) -> tuple[list[LogRecord], list[LogRecord]]:
+    after = [r for r in case.telemetry.logs if window.onset <= r.timestamp <= window.end]
+    if case.baseline.logs:
+        # A known-healthy period beats the minutes before the onset, which may hold an earlier fault.
+        return after, list(case.baseline.logs)
+    before = [r for r in case.telemetry.logs if window.onset - lookback_s <= r.timestamp < window.onset]
+    return after, before
+
+
+def _split_spans(case: Case, window: Window, lookback_s: float) -> tuple[list[Span], list[Span]]:
+    lo_ns, hi_ns = window.onset * 1e9, window.end * 1e9
+    after = [s for s in case.telemetry.spans if lo_ns <= s.start_ns <= hi_ns]
+    if case.baseline.spans:
+        return after, list(case.baseline.spans)
+    before = [s for s in case.telemetry.spans if lo_ns - lookback_s * 1e9 <= s.start_ns < lo_ns]
+    return after, before
+
+
+def _recent_changes(changes: Sequence[Change], window: Window, change_window_s: float) -> list[Change]:
+    return [c for c in changes if window.onset - change_window_s <= c.at.timestamp() <= window.end]
+
+
+def _gather(
+    scope: frozenset[ServiceId] | None,
+    series_scores: Sequence[SeriesScore],
+    log_findings: LogFindings,
+    self_times: dict[ServiceId, SelfTimeShift],
+    origins: tuple[ErrorOrigins, ErrorOrigins],
+    changes: Sequence[Change],
+) -> dict[ServiceId, ServiceFindings]:
+    findings: dict[ServiceId, ServiceFindings] = {}
+
+    def at(service: ServiceId) -> ServiceFindings | None:
+        if scope is not None and service not in scope:
+            return None
+        return findings.setdefault(service, ServiceFindings(service))
+
+    for s in series_scores:
+        if (f := at(s.service)) is not None:
+            f.metrics.setdefault(s.family, []).append(s)
+    for shift in log_findings.shifts:
+        if (f := at(shift.service)) is not None:
+            f.log_shifts.append(shift)
+    for service, shift_ in self_times.items():
+        if (f := at(service)) is not None:
+            f.self_time = shift_
+    after, before = origins
+    for service, n in after.originated.items():
+        if (f := at(service)) is not None:
+            f.errors_originated = n
+            f.errors_originated_before = before.originated.get(service, 0)
+    for change in changes:
+        if (f := at(change.service)) is not None:
+            f.changes.append(change)
+    return findings
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def _evidence_for(
+    scored: Scored, f: ServiceFindings, window: tuple[datetime, datetime], log_findings: LogFindings
+) -> list[Evidence]:
+    """Return the evidence chain of one service: each contribution with its query and window."""
+    out: list[Evidence] = []
+    for c in sorted(scored.contributions, key=lambda c: (-c.weight, c.label)):
+        out.append(_evidence_of_contribution(c, f, window, log_findings))
+    for change in f.changes:
+        has_own = any(c.weight >= 1.0 and c.inherited_from is None for c in scored.contributions)
+        out.append(
+            Evidence(
+                kind=EvidenceKind.RECENT_CHANGE,
+                service=f.service,
+                summary=(
+                    f"{change.kind.value} at {change.at:%H:%M:%S}: {change.description or 'no description'}"
+                    + ("" if has_own else " — but the service's own signals show no fault")
+                ),
+                source="changes",
+                query=f"changes where service={f.service!r} and at >= onset - window",
+                window=window,
+                stance=Stance.SUPPORTS if has_own else Stance.WEAKENS,
+                weight=0.3 if has_own else 0.0,
+            )
+        )
+    return out
+
+
+def _evidence_of_contribution(
+    c: Contribution, f: ServiceFindings, window: tuple[datetime, datetime], log_findings: LogFindings
+) -> Evidence:
+    kind_, _, detail = c.label.partition(":")
+    inherited = (
+        f" (discounted {c.discount:.0%}: {c.inherited_from} below it is as anomalous)"
+        if c.inherited_from
+        else ""
+    )
+    if kind_ == "metric":
+        best = next(s for scores in f.metrics.values() for s in scores if s.metric == detail)
+        return Evidence(
+            kind=EvidenceKind.METRIC_ANOMALY,
+            service=f.service,
+            summary=f"{detail} at {best.observed:.4g} against a baseline of {best.baseline:.4g} "
+            f"(held robust z {best.strength:.1f}){inherited}",
+            source="metrics",
+            query=f"{f.service}/{detail}",
+            window=window,
+            stance=Stance.SUPPORTS,
+            value=best.observed,
+            baseline=best.baseline,
+            weight=c.weight,
+        )
+    if kind_ == "log":
+        lead = max(f.log_shifts, key=lambda s: (s.strength, s.template))
+        what = "new" if lead.is_new else "vanished" if lead.is_vanished else "surging"
+        return Evidence(
+            kind=EvidenceKind.LOG_PATTERN,
+            service=f.service,
+            summary=f"{what} {'error ' if lead.is_error else ''}log template, {lead.after_count} lines "
+            f"({lead.before_per_min:.2f}/min before): {lead.template[:160]}"
+            f"; {f.log_origin_votes} traces start it here, {f.log_inherited_votes} show it echoed{inherited}",
+            source="logs",
+            query=f"drain3 template in service={f.service!r}: {lead.template[:200]!r} "
+            f"({log_findings.templates_mined} templates over {log_findings.lines_after} lines)",
+            window=window,
+            stance=Stance.SUPPORTS,
+            value=float(lead.after_count),
+            baseline=lead.before_per_min,
+            weight=c.weight,
+        )
+    if detail == "self_time" and f.self_time is not None:
+        st = f.self_time
+        return Evidence(
+            kind=EvidenceKind.TRACE_LATENCY,
+            service=f.service,
+            summary=f"own time per span p90 {st.after_p90_ms:.1f} ms against {st.before_p90_ms:.1f} ms "
+            f"(children excluded; {st.n_after} spans)",
+            source="traces",
+            query=f"spans where service={f.service!r}: duration minus children, p90",
+            window=window,
+            stance=Stance.SUPPORTS,
+            value=st.after_p90_ms,
+            baseline=st.before_p90_ms,
+            weight=c.weight,
+        )
+    return Evidence(
+        kind=EvidenceKind.TRACE_ERROR,
+        service=f.service,
+        summary=f"{f.errors_originated} failing spans start here (no failing child), "
+        f"{f.errors_originated_before} before the onset",
+        source="traces",
+        query=f"spans where service={f.service!r} and status=error and no child in error",
+        window=window,
+        stance=Stance.SUPPORTS,
+        value=float(f.errors_originated),
+        baseline=float(f.errors_originated_before),
+        weight=c.weight,
+    )
+
+
+def _path_to(
+    graph: ServiceGraph | None, symptoms: Sequence[ServiceId], suspect: ServiceId
+) -> tuple[ServiceId, ...]:
+    if graph is None:
+        return (suspect,)
+    best: tuple[ServiceId, ...] | None = None
+    for symptom in symptoms:
+        p = graph.path(symptom, suspect)
+        if p is not None and (best is None or len(p) < len(best)):
+            best = p
+    return best or (suspect,)
+
+
+def _hop_evidence(
+    path: tuple[ServiceId, ...],
+    scored_by: dict[ServiceId, Scored],
+    window: tuple[datetime, datetime],
+) -> list[Evidence]:
+    """Return one evidence item per hop between symptom and suspect: is the failure seen passing through?"""
+    out: list[Evidence] = []
+    for hop in path[:-1]:
+        s = scored_by.get(hop)
+        strongest = max(s.contributions, key=lambda c: c.weight, default=None) if s else None
+        if strongest is not None and strongest.weight > 0.5:
+            out.append(
+                Evidence(
+                    kind=EvidenceKind.PROPAGATION,
+                    service=hop,
+                    summary=f"{hop} is anomalous too ({strongest.label}), as a caller on the path would be",
+                    source="topology",
+                    query=f"{hop} → {path[-1]} along the call graph",
+                    window=window,
+                    stance=Stance.SUPPORTS,
+                    weight=0.0,
+                )
+            )
+        else:
+            out.append(
+                Evidence(
+                    kind=EvidenceKind.PROPAGATION,
+                    service=hop,
+                    summary=f"{hop} shows no clear anomaly: the failure may pass it unseen, or not at all",
+                    source="topology",
+                    query=f"{hop} → {path[-1]} along the call graph",
+                    window=window,
+                    stance=Stance.WEAKENS,
+                    weight=0.0,
+                )
+            )
+    return out
+
+
+def _cause_text(service: ServiceId, fault: FaultKind, lead: Contribution | None) -> str:
+    what = {
+        FaultKind.CPU: "CPU saturation",
+        FaultKind.MEMORY: "memory pressure",
+        FaultKind.LATENCY: "slow responses of its own",
+        FaultKind.ERRORS: "errors originating here",
+        FaultKind.WRONG_OUTPUT: "wrong results (a changed code path, no errors or latency)",
+        FaultKind.NETWORK: "network delay",
+        FaultKind.DEPENDENCY: "a failing dependency",
+        FaultKind.BAD_CHANGE: "a bad change",
+        FaultKind.UNKNOWN: "an anomaly of unknown kind",
+    }[fault]
+    detail = f" — strongest signal {lead.label}" if lead else ""
+    return f"{what} in {service}{detail}"
+
+
+def _to_diagnosis(
+    case: Case,
+    method: str,
+    cfg: EngineConfig,
+    window: Window,
+    graph: ServiceGraph | None,
+    symptoms: tuple[ServiceId, ...],
+    findings: dict[ServiceId, ServiceFindings],
+    scored: list[Scored],
+    log_findings: LogFindings,
+) -> Diagnosis:
+    span = (_utc(window.onset), _utc(max(window.end, window.onset)))
+    probs = confidences([s.total for s in scored], temperature=cfg.temperature, half=cfg.strength_half)
+    scored_by = {s.service: s for s in scored}
+    hypotheses: list[Hypothesis] = []
+    for s, p in zip(scored[: cfg.top_k], probs[: cfg.top_k], strict=False):
+        if s.total <= 0.0:
+            continue
+        by_fault = s.by_fault()
+        has_change = bool(findings[s.service].changes)
+        faults = sorted(by_fault, key=lambda k: (-by_fault[k], k.value))
+        path = _path_to(graph, symptoms, s.service)
+        evidence = tuple(
+            _evidence_for(s, findings[s.service], span, log_findings) + _hop_evidence(path, scored_by, span)
+        )
+        for rank, fault in enumerate(faults):
+            # The service's probability goes to its leading fault kind; alternatives share the rest.
+            share = 1.0 if rank == 0 else 0.0
+            if (
+                rank == 0
+                and has_change
+                and fault in (FaultKind.ERRORS, FaultKind.WRONG_OUTPUT, FaultKind.LATENCY)
+            ):
+                fault = FaultKind.BAD_CHANGE if by_fault[faults[0]] >= 1.0 else fault
+            lead = max((c for c in s.contributions if c.fault == fault), key=lambda c: c.weight, default=None)
+            hypotheses.append(
+                Hypothesis(
+                    service=s.service,
+                    fault=fault,
+                    cause=_cause_text(s.service, fault, lead),
+                    score=s.total if rank == 0 else by_fault[fault],
+                    confidence=round(p * share, 4),
+                    path=path,
+                    evidence=evidence,
+                    onset_at=_utc(s.onset) if s.onset is not None else None,
+                )
+            )
+    hypotheses.sort(key=lambda h: (-h.confidence, -h.score, h.service, h.fault.value))
+    top = hypotheses[0] if hypotheses else None
+    weakened = _weakened(hypotheses, top, scored_by, findings)
+    blast: tuple[ServiceId, ...] = ()
+    if top is not None and graph is not None:
+        blast = tuple(
+            sorted(s for s in graph.upstream(top.service, max_hops=cfg.max_hops) if s != top.service)
+        )
+    notes = [f"onset {span[0]:%Y-%m-%d %H:%M:%S}Z ({window.source.value}): {window.explanation}"]
+    if top is None or top.confidence < 0.5:
+        notes.append("no confident cause: the evidence does not single out one service")
+    return Diagnosis(
+        case_id=case.id,
+        method=method,
+        symptom=symptoms[0] if len(symptoms) == 1 else (case.alert.service if case.alert else None),
+        onset_at=span[0],
+        window=span,
+        hypotheses=tuple(h for h in hypotheses if h.confidence > 0 or h is top)[: cfg.top_k],
+        weakened=weakened,
+        blast_radius=blast,
+        notes=tuple(notes),
+    )
+
+
+def _weakened(
+    hypotheses: Sequence[Hypothesis],
+    top: Hypothesis | None,
+    scored_by: dict[ServiceId, Scored],
+    findings: dict[ServiceId, ServiceFindings],
+) -> tuple[Weakened, ...]:
+    """Return the leading alternatives with the reason each lost to the top hypothesis."""
+    if top is None:
+        return ()
+    out: list[Weakened] = []
+    seen = {top.service}
+    top_onset = scored_by[top.service].onset
+    for h in hypotheses:
+        if h.service in seen:
+            continue
+        seen.add(h.service)
+        s = scored_by[h.service]
+        inherited = [c for c in s.contributions if c.inherited_from is not None]
+        if inherited:
+            reason = f"its {inherited[0].label} is largely inherited from {inherited[0].inherited_from}"
+        elif top_onset is not None and s.onset is not None and s.onset > top_onset:
+            delay = s.onset - top_onset
+            reason = f"its anomaly began {delay:.0f} s after {top.service}'s: an effect, not the cause"
+        else:
+            reason = f"weaker own evidence: score {s.total:.2f} against {scored_by[top.service].total:.2f}"
+        out.append(Weakened(hypothesis=h, reason=reason))
+        if len(out) >= 5:
+            break
+    for service, f in sorted(findings.items()):
+        if service in seen or not f.changes:
+            continue
+        change = f.changes[0]
+        reason = (
+            f"{change.kind.value} at {change.at:%H:%M:%S} is close to the onset, "
+            f"but {service}'s own signals show no fault"
+        )
+        out.append(
+            Weakened(
+                hypothesis=Hypothesis(
+                    service=service,
+                    fault=FaultKind.BAD_CHANGE,
+                    cause=f"a bad {change.kind.value} of {service}",
+                    score=0.0,
+                    confidence=0.0,
+                    path=(service,),
+                    evidence=(),
+                    onset_at=change.at,
+                ),
+                reason=reason,
+            )
+        )
+    return tuple(out)

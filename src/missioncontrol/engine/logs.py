@@ -1,0 +1,165 @@
+"""Mine log templates with drain3 and find, per service, templates that appeared, surged or vanished.
+
+Variable fields (ids, numbers, addresses) are masked before mining, and each distinct masked line is
+mined once: production logs repeat themselves, so this keeps mining cheap on busy services.
+"""
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
+
+from missioncontrol.domain import LogRecord, ServiceId
+
+_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"), "<UUID>"),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<IP>"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{12,}\b"), "<HEX>"),
+    # Standalone numbers only: `Impl#34` keeps its line number, which tells two log sites apart.
+    (re.compile(r"(?<![\w#])[-+]?\d+(?:[.,:]\d+)*(?![\w])"), "<NUM>"),
+)
+_LEVELS = ("ERROR", "FATAL", "SEVERE", "CRITICAL", "EXCEPTION", "WARN")
+_ERRORISH = re.compile(r"\b(error|exception|fail(ed|ure)?|refused|timeout|timed out|unavailable)\b", re.I)
+
+
+def mask(message: str) -> str:
+    """Return the message with variable fields replaced by placeholders."""
+    text = message.strip()
+    for pattern, placeholder in _MASKS:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
+def is_error_line(record: LogRecord) -> bool:
+    """Return True if the record is an error by its level, or by its words when it has no level."""
+    level = record.level.upper()
+    if level:
+        return any(level.startswith(x) for x in _LEVELS)
+    head = record.message[:200]
+    return any(x in head for x in _LEVELS) or bool(_ERRORISH.search(head))
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateShift:
+    """A log template whose rate changed after the onset, in one service."""
+
+    service: ServiceId
+    template: str
+    is_error: bool
+    is_new: bool  # never seen in the reference period
+    is_vanished: bool  # common before, (nearly) gone after: a code path stopped running
+    before_per_min: float
+    after_count: int
+    after_per_min: float
+    strength: float  # Poisson surprise, ≥ 0
+    first_seen: float  # Unix seconds of its first occurrence after the onset
+    trace_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class LogFindings:
+    shifts: tuple[TemplateShift, ...]
+    templates_mined: int
+    lines_after: int
+    lines_reference: int
+
+
+def _covered_minutes(records: Iterable[LogRecord]) -> int:
+    # Logs may only exist for some minutes (exports, sampling): rates are per minute actually seen.
+    return len({int(r.timestamp // 60) for r in records})
+
+
+def find_template_shifts(
+    after: Sequence[LogRecord],
+    reference: Sequence[LogRecord],
+    *,
+    min_count: int = 2,
+    max_trace_ids: int = 200,
+) -> LogFindings:
+    """Mine templates over both periods and return the templates that appeared, surged or vanished."""
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    config.drain_sim_th = 0.5
+    config.drain_depth = 5
+    miner = TemplateMiner(config=config)
+    cluster_of: dict[tuple[ServiceId, str], int] = {}
+
+    def cluster(record: LogRecord) -> int:
+        masked = mask(record.message)
+        key = (record.service, masked)
+        found = cluster_of.get(key)
+        if found is None:
+            # Prefix the service so two services never share a template.
+            found = int(miner.add_log_message(f"{record.service} {masked}")["cluster_id"])
+            cluster_of[key] = found
+        return found
+
+    ref_counts: Counter[tuple[ServiceId, int]] = Counter()
+    ref_lines: Counter[ServiceId] = Counter()
+    errorish: dict[int, bool] = {}
+    for r in reference:
+        c = cluster(r)
+        ref_counts[(r.service, c)] += 1
+        ref_lines[r.service] += 1
+        errorish[c] = errorish.get(c, False) or is_error_line(r)
+    after_counts: Counter[tuple[ServiceId, int]] = Counter()
+    after_lines: Counter[ServiceId] = Counter()
+    first_seen: dict[tuple[ServiceId, int], float] = {}
+    traces: defaultdict[tuple[ServiceId, int], set[str]] = defaultdict(set)
+    for r in after:
+        c = cluster(r)
+        key = (r.service, c)
+        after_counts[key] += 1
+        after_lines[r.service] += 1
+        errorish[c] = errorish.get(c, False) or is_error_line(r)
+        first_seen[key] = min(first_seen.get(key, r.timestamp), r.timestamp)
+        if r.trace_id and len(traces[key]) < max_trace_ids:
+            traces[key].add(r.trace_id)
+
+    ref_minutes = max(_covered_minutes(reference), 1)
+    after_minutes = max(_covered_minutes(after), 1)
+    templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
+    shifts: list[TemplateShift] = []
+    for key in sorted(set(ref_counts) | set(after_counts)):
+        service, c = key
+        before = ref_counts.get(key, 0)
+        now = after_counts.get(key, 0)
+        expected = before / ref_minutes * after_minutes
+        surprise = (now - expected) / math.sqrt(expected + 1.0)
+        is_new = before == 0 and now >= min_count
+        vanished = False
+        if now == 0 and ref_lines[service] and after_lines[service]:
+            share_before = before / ref_lines[service]
+            # Compare shares, not rates: a service that merely got less traffic is not "vanished".
+            expected_share = share_before * after_lines[service]
+            vanished = share_before >= 0.05 and expected_share >= 3.0
+            surprise = expected_share / math.sqrt(expected_share + 1.0) if vanished else 0.0
+        if not (is_new or vanished or (now >= min_count and surprise >= 3.0)):
+            continue
+        template = templates.get(c, "")
+        template = template.split(" ", 1)[1] if " " in template else template
+        shifts.append(
+            TemplateShift(
+                service=service,
+                template=template,
+                is_error=errorish.get(c, False),
+                is_new=is_new,
+                is_vanished=vanished,
+                before_per_min=before / ref_minutes,
+                after_count=now,
+                after_per_min=now / after_minutes,
+                strength=max(surprise, 0.0),
+                first_seen=first_seen.get(key, float("nan")),
+                trace_ids=frozenset(traces.get(key, ())),
+            )
+        )
+    return LogFindings(
+        shifts=tuple(shifts),
+        templates_mined=len(templates),
+        lines_after=len(after),
+        lines_reference=len(reference),
+    )

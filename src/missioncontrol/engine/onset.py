@@ -1,0 +1,116 @@
+"""Decide when the incident began: handed over, found near the alert, or found from the data alone."""
+
+import warnings
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from missioncontrol.engine.metrics import Grid
+from missioncontrol.engine.signals import DIRECTION, family_of
+from missioncontrol.engine.stats import MAD_TO_SIGMA
+
+
+class OnsetSource(StrEnum):
+    GIVEN = "given"  # the case said when the fault started
+    ALERT = "alert"  # change points in the minutes before the alert
+    DATA = "data"  # no alert: the strongest shared change point in the data
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The incident window: onset (Unix seconds) to end, and how the onset was decided."""
+
+    onset: float
+    end: float
+    source: OnsetSource
+    explanation: str
+
+
+def _earliest_strong(weights: np.ndarray, *, share: float) -> int:
+    """Return the earliest bin holding at least `share` of the heaviest bin's weight."""
+    peak = float(weights.max())
+    return int(np.flatnonzero(weights >= share * peak)[0])
+
+
+def onset_before_alert(
+    grid: Grid, *, alert_at: float, search_s: float, lookback_s: float, threshold: float = 4.0
+) -> tuple[float, str]:
+    """Return the onset found in [alert − search, alert]: where most series began a sustained breach.
+
+    Each series is scored against its own baseline from before the search range; its onset is its
+    first sustained breach; onsets vote with their strength, and the earliest bin carrying a fair
+    share of the peak vote wins, because cause precedes effect.
+    """
+    lo = alert_at - search_s
+    base_cols = (grid.times >= lo - lookback_s) & (grid.times < lo)
+    search_cols = (grid.times >= lo) & (grid.times <= alert_at + grid.step * 0.5)
+    if not base_cols.any() or not search_cols.any():
+        return alert_at, "too little data before the alert to search; onset taken as the alert time"
+    base = grid.values[:, base_cols]
+    window = grid.values[:, search_cols]
+    times = grid.times[search_cols]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(base, axis=1)
+        mad = np.nanmedian(np.abs(base - median[:, None]), axis=1) * MAD_TO_SIGMA
+        scale = np.fmax(np.fmax(mad, np.abs(median) * 0.05), 1e-6)
+        z = (window - median[:, None]) / scale[:, None]
+    direction = np.array([DIRECTION[family_of(m)] for _, m in grid.keys], dtype=np.float64)
+    signed = np.where(
+        direction[:, None] == 0, np.abs(z), z * np.where(direction == 0, 1.0, direction)[:, None]
+    )
+    breach = np.nan_to_num(signed, nan=0.0) >= threshold
+    sustained = breach.copy()
+    sustained[:, :-1] &= breach[:, 1:]
+    rows = np.flatnonzero(sustained.any(axis=1))
+    if rows.size == 0:
+        return alert_at, "no series broke from its baseline before the alert; onset taken as the alert time"
+    first = sustained[rows].argmax(axis=1)
+    strength = np.minimum(np.nan_to_num(signed[rows, first], nan=0.0), 20.0)
+    weights = np.bincount(first, weights=np.log1p(strength), minlength=times.size)
+    onset = float(times[_earliest_strong(weights, share=0.25)])
+    return onset, f"{rows.size} series broke from baseline in the {search_s / 60:.0f} min before the alert"
+
+
+def onset_from_data(grid: Grid, *, search_s: float, lookback_s: float) -> tuple[float, str]:
+    """Return the strongest change point shared by many series in the last `search_s` of data.
+
+    With no alert there is no anchor: each series votes for its own best mean-shift split
+    (CUSUM statistic, normalised by the noise of its first differences), weighted by strength.
+    """
+    end = float(grid.times[-1])
+    cols = grid.times >= end - search_s - lookback_s
+    x = grid.values[:, cols]
+    times = grid.times[cols]
+    n = times.size
+    if n < 6:
+        return float(times[0]), "too little data to find a change point; onset taken as the first sample"
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fill = np.nanmedian(x, axis=1)
+        x = np.where(np.isfinite(x), x, fill[:, None])
+        x = np.nan_to_num(x, nan=0.0)
+        noise = np.median(np.abs(np.diff(x, axis=1)), axis=1) * MAD_TO_SIGMA / np.sqrt(2.0)
+        noise = np.fmax(np.fmax(noise, np.abs(fill) * 0.01), 1e-6)
+    csum = np.cumsum(x, axis=1)
+    total = csum[:, -1:]
+    ks = np.arange(2, n - 1)
+    left = csum[:, ks - 1] / ks
+    right = (total - csum[:, ks - 1]) / (n - ks)
+    stat = np.abs(left - right) * np.sqrt(ks * (n - ks) / n) / noise[:, None]
+    search_from = end - search_s
+    allowed = times[ks] >= search_from
+    stat[:, ~allowed] = 0.0
+    best = stat.argmax(axis=1)
+    best_stat = stat[np.arange(stat.shape[0]), best]
+    strong = best_stat >= max(5.0, float(np.percentile(best_stat, 75)))
+    if not strong.any():
+        return float(
+            times[ks[allowed][0]]
+        ), "no clear change point in the data; onset taken as the search start"
+    weights = np.bincount(best[strong], weights=np.log1p(best_stat[strong]), minlength=ks.size)
+    # Smooth by one bin either side: series split a step apart are describing the same change.
+    smooth = weights + np.concatenate([[0.0], weights[:-1]]) + np.concatenate([weights[1:], [0.0]])
+    onset = float(times[ks[_earliest_strong(smooth, share=0.6)]])
+    return onset, f"{int(strong.sum())} series share a change point; no alert to anchor on"

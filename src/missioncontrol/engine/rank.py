@@ -1,0 +1,211 @@
+"""Turn per-service findings into scored (service × fault) hypotheses. Pure.
+
+    findings ──► own strength per family ──► subtract what is inherited from callees
+             ──► hypotheses (service × fault kind) ──► confidence (softmax over services)
+
+Own versus inherited: latency, errors, traffic and log surges in a service whose callee shows at
+least as strong an anomaly that began no later are mostly that callee's, so they are discounted.
+Resource saturation (CPU, memory), self time and errors that start in a service are its own.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId
+from missioncontrol.engine.findings import ServiceFindings
+from missioncontrol.engine.signals import FAULT_OF, Family
+
+# How much a family says about a fault *in this service* rather than somewhere else.
+FAMILY_WEIGHT: dict[Family, float] = {
+    Family.CPU: 1.0,
+    Family.MEMORY: 1.0,
+    Family.NETWORK: 0.9,
+    Family.LATENCY: 0.7,
+    Family.ERRORS: 0.8,
+    Family.SUCCESS: 0.8,
+    Family.CLIENT_LATENCY: 0.15,
+    Family.TRAFFIC: 0.15,
+    Family.IO: 0.3,
+    Family.NODE: 0.15,
+    Family.OTHER: 0.2,
+}
+INHERITABLE = frozenset(
+    {Family.LATENCY, Family.ERRORS, Family.SUCCESS, Family.TRAFFIC, Family.CLIENT_LATENCY}
+)
+
+
+def metric_weight(z: float) -> float:
+    """Map a held robust z-score to evidence weight: 0 below 3, then logarithmic."""
+    return math.log2(1.0 + max(z - 2.5, 0.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One line of the score: which signal, its weight, and whether it was discounted as inherited."""
+
+    label: str
+    fault: FaultKind
+    weight: float
+    is_inheritable: bool
+    inherited_from: ServiceId | None = None
+    discount: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    service: ServiceId
+    total: float
+    onset: float | None
+    contributions: tuple[Contribution, ...]
+
+    def by_fault(self) -> dict[FaultKind, float]:
+        out: dict[FaultKind, float] = {}
+        for c in self.contributions:
+            out[c.fault] = out.get(c.fault, 0.0) + c.weight
+        return out
+
+
+def log_weight(f: ServiceFindings) -> tuple[float, FaultKind, str]:
+    """Return the log evidence weight of a service, the fault it points to, and the lead template."""
+    if not f.log_shifts:
+        return 0.0, FaultKind.UNKNOWN, ""
+    ranked = sorted(
+        f.log_shifts,
+        key=lambda s: (-(math.log2(1.0 + s.strength) * (1.5 if s.is_error else 1.0)), s.template),
+    )
+    weight = 0.0
+    for i, s in enumerate(ranked[:3]):
+        w = math.log2(1.0 + s.strength) * (1.5 if s.is_error else 1.0) * (1.0 if s.is_new else 0.7)
+        weight += w * (1.0 if i == 0 else 0.3)
+    lead = ranked[0]
+    fault = (
+        FaultKind.ERRORS
+        if any(s.is_error and not s.is_vanished for s in ranked[:3])
+        else FaultKind.WRONG_OUTPUT
+    )
+    return weight, fault, lead.template
+
+
+def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
+    """Return the contributions of a service's own signals (before inheritance) and its onset."""
+    out: list[Contribution] = []
+    onsets: list[float] = []
+    for family in sorted(f.metrics):
+        best = f.best(family)
+        if best is None:
+            continue
+        w = metric_weight(best.strength) * FAMILY_WEIGHT[family]
+        if w <= 0.0:
+            continue
+        out.append(
+            Contribution(
+                label=f"metric:{best.metric}",
+                fault=FAULT_OF[family],
+                weight=w,
+                is_inheritable=family in INHERITABLE,
+            )
+        )
+        if best.onset is not None and family not in (Family.TRAFFIC, Family.NODE, Family.OTHER):
+            onsets.append(best.onset)
+    lw, lfault, template = log_weight(f)
+    if lw > 0.0:
+        votes = f.log_origin_votes + f.log_inherited_votes
+        # Trace-linked logs tell whether this service's new lines start here or echo a callee.
+        share = (f.log_origin_votes + 1.0) / (votes + 1.0) if votes else 1.0
+        out.append(
+            Contribution(label=f"log:{template}", fault=lfault, weight=lw * share, is_inheritable=True)
+        )
+        first = [s.first_seen for s in f.log_shifts if math.isfinite(s.first_seen)]
+        if first:
+            onsets.append(min(first))
+    if f.self_time is not None and f.self_time.ratio > 1.5:
+        w = 1.5 * math.log2(f.self_time.ratio)
+        out.append(
+            Contribution(label="trace:self_time", fault=FaultKind.LATENCY, weight=w, is_inheritable=False)
+        )
+    if f.errors_originated > f.errors_originated_before:
+        w = math.log2(1.0 + f.errors_originated - f.errors_originated_before)
+        out.append(
+            Contribution(label="trace:error_origin", fault=FaultKind.ERRORS, weight=w, is_inheritable=False)
+        )
+    return out, (min(onsets) if onsets else None)
+
+
+def score_services(
+    findings: Mapping[ServiceId, ServiceFindings],
+    graph: ServiceGraph | None,
+    *,
+    max_hops: int,
+    step_s: float,
+) -> list[Scored]:
+    """Score every service with findings, discounting what its callees explain."""
+    own: dict[ServiceId, tuple[list[Contribution], float | None]] = {
+        s: own_strength(f) for s, f in sorted(findings.items())
+    }
+    raw_total = {s: sum(c.weight for c in cs) for s, (cs, _) in own.items()}
+    scored: list[Scored] = []
+    for service, (contribs, onset) in own.items():
+        culprit: ServiceId | None = None
+        share = 0.0
+        if graph is not None:
+            for callee, _hops in sorted(graph.downstream(service, max_hops=max_hops).items()):
+                if callee == service or callee not in own:
+                    continue
+                callee_onset = own[callee][1]
+                if onset is not None and callee_onset is not None and callee_onset > onset + step_s:
+                    continue  # the callee went wrong after us: it cannot be our cause
+                ratio = min(raw_total[callee] / raw_total[service], 1.0) if raw_total[service] > 0 else 0.0
+                if ratio > share:
+                    share, culprit = ratio, callee
+        adjusted: list[Contribution] = []
+        for c in contribs:
+            family_label = c.label.split(":", 1)[0]
+            inheritable = family_label == "log" or any(
+                c.label == f"metric:{s.metric}"
+                for fam in INHERITABLE
+                for s in findings[service].metrics.get(fam, [])
+            )
+            if inheritable and culprit is not None and share > 0.0:
+                discount = 0.8 * share
+                adjusted.append(
+                    Contribution(
+                        label=c.label,
+                        fault=c.fault,
+                        weight=c.weight * (1.0 - discount),
+                        is_inheritable=True,
+                        inherited_from=culprit,
+                        discount=discount,
+                    )
+                )
+            else:
+                adjusted.append(c)
+        scored.append(
+            Scored(service=service, total=_combine(adjusted), onset=onset, contributions=tuple(adjusted))
+        )
+    scored.sort(key=lambda s: (-s.total, s.service))
+    return scored
+
+
+def _combine(contribs: list[Contribution]) -> float:
+    # The strongest line counts fully, the rest at a third: twenty correlated latency series
+    # are not twenty times the evidence.
+    weights = sorted((c.weight for c in contribs), reverse=True)
+    if not weights:
+        return 0.0
+    return weights[0] + sum(weights[1:]) / 3.0
+
+
+def confidences(totals: list[float], *, temperature: float, half: float) -> list[float]:
+    """Return a probability per service: a softmax over scores, shrunk when the best is weak.
+
+    The softmax says how clearly the leader stands out; the shrink says how strong it is at all,
+    so that a faint leader among faint rivals is "no confident cause", not a confident guess.
+    """
+    if not totals:
+        return []
+    top = max(totals)
+    exps = [math.exp((t - top) / temperature) for t in totals]
+    norm = sum(exps)
+    strength = top / (top + half) if top > 0 else 0.0
+    return [e / norm * strength for e in exps]
