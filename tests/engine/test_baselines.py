@@ -25,6 +25,7 @@ from missioncontrol.engine.baselines import (
     AlertCountRanker,
     BaroRanker,
     NSigmaRanker,
+    PeakConfig,
     choose_onset,
     detect_onset,
     robust_centre_scale,
@@ -38,7 +39,13 @@ ONSET_INDEX = 25
 ONSET = START + ONSET_INDEX * STEP
 SERVICES = ("cart", "checkout", "front", "payment", "search", "user")
 METRICS = ("cpu_usage", "mem_usage", "latency_p90", "requests")
-METHODS: tuple[Diagnoser, ...] = (BaroRanker(), NSigmaRanker(), AlertCountRanker())
+METHODS: tuple[Diagnoser, ...] = (
+    BaroRanker(),
+    NSigmaRanker(),
+    AlertCountRanker(),
+    BaroRanker(PeakConfig(two_sided=True)),
+    NSigmaRanker(PeakConfig(two_sided=True)),
+)
 
 
 def utc(at: float) -> datetime:
@@ -426,3 +433,22 @@ def test_unsorted_timestamps_are_sorted_before_splitting() -> None:
     for method in METHODS:
         first, second = (method.diagnose(c) for c in cases)
         assert first.hypotheses == second.hypotheses, method.name
+
+
+def test_a_drop_counts_only_for_two_sided_scoring() -> None:
+    stamps = tuple(START + i * STEP for i in range(8))
+    normal = (99.0, 99.5, 98.5, 99.0)
+    drop = MetricSeries(ServiceId("drop"), "success_rate", stamps, (*normal, 40.0, 40.0, 40.0, 40.0))
+    rise = MetricSeries(ServiceId("rise"), "latency_p90", stamps, (*normal, 104.0, 104.0, 104.0, 104.0))
+    case = Case(
+        id="c1", system="synthetic", telemetry=Telemetry(metrics=(drop, rise)), known_onset_at=utc(stamps[4])
+    )
+
+    one_sided = BaroRanker().diagnose(case)
+    two_sided = BaroRanker(PeakConfig(two_sided=True)).diagnose(case)
+
+    assert (one_sided.method, one_sided.ranked_services) == ("baro", ("rise", "drop"))
+    assert (two_sided.method, two_sided.ranked_services) == ("baro_abs", ("drop", "rise"))
+    # The fallen series scores below zero one-sided and so carries no confidence.
+    assert one_sided.hypotheses[1].score < 0.0
+    assert [h.confidence for h in one_sided.hypotheses] == [1.0, 0.0]

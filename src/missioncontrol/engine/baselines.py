@@ -288,10 +288,14 @@ def _diagnose(
             suspects = rank(split)
         else:
             notes.append("no series has samples both before and after the onset; nothing ranked")
-    total = sum(s.score for s in suspects)
+    # One-sided scores can be negative (a series that only fell); those carry no weight.
+    total = sum(max(s.score, 0.0) for s in suspects)
     hypotheses = []
     for suspect in suspects:
-        confidence = suspect.score / total if total > 0 and math.isfinite(total) else 1.0 / len(suspects)
+        if total > 0.0 and math.isfinite(total):
+            confidence = max(suspect.score, 0.0) / total
+        else:
+            confidence = 1.0 / len(suspects)
         query = f"{suspect.service}/{suspect.metric}"
         span = (_utc(onset.at) if onset.at is not None else window[0], window[1])
         evidence = Evidence(
@@ -330,17 +334,34 @@ def _diagnose(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PeakConfig:
+    """Tuning for BaroRanker and NSigmaRanker.
+
+    By default a series scores its highest z, so only rises count: that is what the BARO authors'
+    reference code does (`max(zscores)`, for BARO and n-sigma alike), and it reproduces their published
+    Sock Shop numbers. `two_sided=True` scores max |z| instead, so drops (a success rate falling, a
+    crashed service's CPU going quiet) count too; the method's name then gains an `_abs` suffix so both
+    variants can run in one benchmark.
+    """
+
+    two_sided: bool = False
+
+
 def _peak_ranking(
     statistic: Callable[[Matrix], tuple[Vector, Vector]],
+    *,
+    two_sided: bool,
 ) -> Callable[[_Split], list[_Suspect]]:
-    """Return a ranking that scores each series by its peak |z| and each service by its best series."""
+    """Return a ranking that scores each series by its peak z (or |z|), and a service by its best series."""
 
     def rank(split: _Split) -> list[_Suspect]:
         centre, scale = statistic(split.normal)
         z = (split.anomalous - centre[:, None]) / scale[:, None]
-        peak_at = np.nanargmax(np.abs(z), axis=1)
+        strength = np.nan_to_num(np.abs(z) if two_sided else z, nan=-np.inf)
+        peak_at = np.argmax(strength, axis=1)
         rows = np.arange(len(z))
-        peaks = np.abs(z[rows, peak_at])
+        peaks = strength[rows, peak_at]
         best: dict[ServiceId, _Suspect] = {}
         for row in range(len(rows)):
             service, metric = split.services[row], split.metrics[row]
@@ -364,34 +385,38 @@ def _peak_ranking(
 class BaroRanker:
     """Rank services by robust z-score, as in BARO's root-cause ranking step (Pham et al., FSE 2024).
 
-    Each anomalous sample is scored (x − median) / IQR against the normal period; a series scores its
-    peak |z|, and a service its best series.
+    Each anomalous sample is scored z = (x − median) / IQR against the normal period; a series scores
+    its peak z (see `PeakConfig`), and a service its best series.
     """
 
-    name = "baro"
+    def __init__(self, config: PeakConfig | None = None) -> None:
+        self.config = config or PeakConfig()
+        self.name = "baro_abs" if self.config.two_sided else "baro"
 
     def diagnose(self, case: Case) -> Diagnosis:
         """Return services ranked by their most robust-z-anomalous metric."""
         return _diagnose(
             case,
             self.name,
-            _peak_ranking(robust_centre_scale),
-            lambda s: f"{s.metric} peaked {abs(s.z):.1f} IQRs from its normal median",
+            _peak_ranking(robust_centre_scale, two_sided=self.config.two_sided),
+            lambda s: f"{s.metric} peaked at z = {s.z:+.1f} IQRs from its normal median",
         )
 
 
 class NSigmaRanker:
     """Rank services by n-sigma score: like BARO, but z = (x − mean) / standard deviation."""
 
-    name = "nsigma"
+    def __init__(self, config: PeakConfig | None = None) -> None:
+        self.config = config or PeakConfig()
+        self.name = "nsigma_abs" if self.config.two_sided else "nsigma"
 
     def diagnose(self, case: Case) -> Diagnosis:
         """Return services ranked by their most sigma-anomalous metric."""
         return _diagnose(
             case,
             self.name,
-            _peak_ranking(sigma_centre_scale),
-            lambda s: f"{s.metric} peaked {abs(s.z):.1f} sigmas from its normal mean",
+            _peak_ranking(sigma_centre_scale, two_sided=self.config.two_sided),
+            lambda s: f"{s.metric} peaked at z = {s.z:+.1f} sigmas from its normal mean",
         )
 
 
