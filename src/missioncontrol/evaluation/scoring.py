@@ -65,8 +65,13 @@ def accuracy_at(results: Sequence[CaseResult], k: int) -> float:
 
 
 def average_accuracy(results: Sequence[CaseResult], k: int = 5) -> float:
-    """Return Avg@k: the mean of AC@1 … AC@k."""
-    return math.fsum(accuracy_at(results, i) for i in range(1, k + 1)) / k
+    """Return Avg@k: the mean of AC@1 … AC@k (0 for no cases)."""
+    if not results:
+        return 0.0
+    # A case ranked r ≤ k counts in k − r + 1 of the k accuracies. One integer division keeps the
+    # result exactly rounded, so it never strays outside [AC@1, AC@k] by a rounding error.
+    hits = sum(k - r.rank + 1 for r in results if r.rank is not None and r.rank <= k)
+    return hits / (k * len(results))
 
 
 def mean_reciprocal_rank(results: Sequence[CaseResult]) -> float:
