@@ -2,7 +2,9 @@
 
 Each method splits every metric series at one onset time `t` into a normal period (samples before `t`,
 plus the case's healthy `baseline` telemetry) and an anomalous period (samples at or after `t`), scores
-each series by how far its anomalous samples stray from normal, and ranks services by their best series.
+each series by how far its anomalous samples rise above normal (or stray either way, with
+`PeakConfig(two_sided=True)`; the alert counter always looks both ways), and ranks services by their best
+series.
 
 Where `t` comes from, in order (see `choose_onset`):
 
@@ -19,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,7 +51,7 @@ class Onset:
     """The time a method splits normal from anomalous at, and where that time came from."""
 
     at: float | None  # Unix seconds; None when nothing gave or found one
-    source: str  # "given", "alert", "detected" or "none"
+    source: Literal["given", "alert", "detected", "none"]
 
 
 def choose_onset(case: Case) -> Onset:
