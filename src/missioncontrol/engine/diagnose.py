@@ -37,7 +37,7 @@ from missioncontrol.engine.findings import ServiceFindings
 from missioncontrol.engine.logs import LogFindings, find_template_shifts
 from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
 from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
-from missioncontrol.engine.rank import Contribution, Scored, confidences, score_services
+from missioncontrol.engine.rank import Contribution, Scored, confidences, pair_weight, score_services
 from missioncontrol.engine.traces import (
     ErrorOrigins,
     SelfTimeShift,
@@ -112,8 +112,8 @@ class Engine:
             origins,  # type: ignore[arg-type]
             _recent_changes(case.changes, window, cfg.change_window_s),
         )
-        if log_findings.shifts and after_spans:
-            marked = {s: frozenset().union(*(t.trace_ids for t in f.log_shifts)) for s, f in findings.items()}
+        if (log_findings.shifts or log_findings.broken_pairs) and after_spans:
+            marked = {s: f.log_trace_ids() for s, f in findings.items()}
             origin, inherited = deepest_in_traces(after_spans, {s: ids for s, ids in marked.items() if ids})
             for service, votes in origin.items():
                 findings[service].log_origin_votes = votes
@@ -219,6 +219,9 @@ def _gather(
     for shift in log_findings.shifts:
         if (f := at(shift.service)) is not None:
             f.log_shifts.append(shift)
+    for pair in log_findings.broken_pairs:
+        if (f := at(pair.service)) is not None:
+            f.broken_pairs.append(pair)
     for service, shift_ in self_times.items():
         if (f := at(service)) is not None:
             f.self_time = shift_
@@ -304,6 +307,23 @@ def _evidence_of_contribution(
             stance=Stance.SUPPORTS,
             value=float(lead.after_count),
             baseline=lead.before_per_min,
+            weight=c.weight,
+        )
+    if kind_ == "logpair":
+        pair = max(f.broken_pairs, key=lambda p: (pair_weight(p), p.first, p.missing))
+        return Evidence(
+            kind=EvidenceKind.LOG_PATTERN,
+            service=f.service,
+            summary=f"code path changed: in {pair.spans_missing} of {pair.spans_with_first} spans "
+            f"{pair.first[:80]!r} is no longer followed by {pair.missing[:80]!r} "
+            f"(about {pair.expected_missing:.1f} expected){inherited}",
+            source="logs",
+            query=f"spans of service={f.service!r} with template {pair.first[:120]!r} "
+            f"and without {pair.missing[:120]!r}",
+            window=window,
+            stance=Stance.SUPPORTS,
+            value=float(pair.spans_missing),
+            baseline=pair.expected_missing,
             weight=c.weight,
         )
     if detail == "self_time" and f.self_time is not None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from missioncontrol.domain import Change, ServiceId
-from missioncontrol.engine.logs import TemplateShift
+from missioncontrol.engine.logs import BrokenPair, TemplateShift
 from missioncontrol.engine.metrics import SeriesScore
 from missioncontrol.engine.signals import Family
 from missioncontrol.engine.traces import SelfTimeShift
@@ -16,6 +16,7 @@ class ServiceFindings:
     service: ServiceId
     metrics: dict[Family, list[SeriesScore]] = field(default_factory=dict)
     log_shifts: list[TemplateShift] = field(default_factory=list)
+    broken_pairs: list[BrokenPair] = field(default_factory=list)
     log_origin_votes: int = 0
     log_inherited_votes: int = 0
     self_time: SelfTimeShift | None = None
@@ -29,3 +30,15 @@ class ServiceFindings:
         if not scores:
             return None
         return max(scores, key=lambda s: (s.strength, s.metric))
+
+    def log_trace_ids(self) -> frozenset[str]:
+        """Return the traces in which this service's logs clearly changed: new errors, broken pairs."""
+        ids: set[str] = set()
+        for shift in self.log_shifts:
+            if shift.is_error and shift.is_new:
+                ids.update(shift.trace_ids)
+        for pair in self.broken_pairs:
+            # Only pairs broken in most spans: a shifted workload mix breaks a few, a fault most.
+            if pair.spans_missing * 2 >= pair.spans_with_first:
+                ids.update(pair.trace_ids)
+        return frozenset(ids)

@@ -7,7 +7,7 @@ mined once: production logs repeat themselves, so this keeps mining cheap on bus
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from drain3 import TemplateMiner
@@ -26,9 +26,14 @@ _LEVELS = ("ERROR", "FATAL", "SEVERE", "CRITICAL", "EXCEPTION", "WARN")
 _ERRORISH = re.compile(r"\b(error|exception|fail(ed|ure)?|refused|timeout|timed out|unavailable)\b", re.I)
 
 
-def mask(message: str) -> str:
-    """Return the message with variable fields replaced by placeholders."""
-    text = message.strip()
+# A log line's head (level, logger, the first words) identifies the site that wrote it; the tail is
+# mostly payload (ids, names, dumped objects) whose variety would pass for new templates.
+HEAD_TOKENS = 10
+
+
+def mask(message: str, *, head_tokens: int = HEAD_TOKENS) -> str:
+    """Return the head of the message with variable fields replaced by placeholders."""
+    text = " ".join(message.split()[:head_tokens])
     for pattern, placeholder in _MASKS:
         text = pattern.sub(placeholder, text)
     return text
@@ -61,8 +66,28 @@ class TemplateShift:
 
 
 @dataclass(frozen=True, slots=True)
+class BrokenPair:
+    """Two templates that used to be written in the same span, now often apart: a changed code path.
+
+    A function that logs "start" and then "done" and now logs "start" alone returned early or
+    threw: the fingerprint of a wrong-result or exception fault, even when nothing else moved.
+    """
+
+    service: ServiceId
+    first: str
+    missing: str
+    spans_with_first: int
+    spans_missing: int
+    expected_missing: float
+    strength: float  # Poisson surprise, ≥ 0
+    first_seen: float
+    trace_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class LogFindings:
     shifts: tuple[TemplateShift, ...]
+    broken_pairs: tuple[BrokenPair, ...]
     templates_mined: int
     lines_after: int
     lines_reference: int
@@ -83,8 +108,10 @@ def find_template_shifts(
     """Mine templates over both periods and return the templates that appeared, surged or vanished."""
     config = TemplateMinerConfig()
     config.profiling_enabled = False
-    config.drain_sim_th = 0.5
-    config.drain_depth = 5
+    # Tokens such as `Impl#34` name a log site, not a value: variable fields are masked already.
+    config.parametrize_numeric_tokens = False
+    config.drain_sim_th = 0.6
+    config.drain_depth = 7  # the prefix tree then splits on service, time, level and logger
     miner = TemplateMiner(config=config)
     cluster_of: dict[tuple[ServiceId, str], int] = {}
 
@@ -98,6 +125,9 @@ def find_template_shifts(
             cluster_of[key] = found
         return found
 
+    ref_spans: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
+    after_spans: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
+    span_meta: dict[tuple[ServiceId, str], tuple[float, str]] = {}
     ref_counts: Counter[tuple[ServiceId, int]] = Counter()
     ref_lines: Counter[ServiceId] = Counter()
     errorish: dict[int, bool] = {}
@@ -105,6 +135,8 @@ def find_template_shifts(
         c = cluster(r)
         ref_counts[(r.service, c)] += 1
         ref_lines[r.service] += 1
+        if r.span_id:
+            ref_spans[(r.service, r.span_id)].add(c)
         errorish[c] = errorish.get(c, False) or is_error_line(r)
     after_counts: Counter[tuple[ServiceId, int]] = Counter()
     after_lines: Counter[ServiceId] = Counter()
@@ -119,6 +151,11 @@ def find_template_shifts(
         first_seen[key] = min(first_seen.get(key, r.timestamp), r.timestamp)
         if r.trace_id and len(traces[key]) < max_trace_ids:
             traces[key].add(r.trace_id)
+        if r.span_id:
+            span_key = (r.service, r.span_id)
+            after_spans[span_key].add(c)
+            seen_at, _ = span_meta.get(span_key, (r.timestamp, r.trace_id))
+            span_meta[span_key] = (min(seen_at, r.timestamp), r.trace_id)
 
     ref_minutes = max(_covered_minutes(reference), 1)
     after_minutes = max(_covered_minutes(after), 1)
@@ -128,7 +165,12 @@ def find_template_shifts(
         service, c = key
         before = ref_counts.get(key, 0)
         now = after_counts.get(key, 0)
-        expected = before / ref_minutes * after_minutes
+        if ref_lines[service]:
+            # Expect the template's old share of the service's lines: a service that simply got
+            # busier writes more of everything, and that is not a fault.
+            expected = before / ref_lines[service] * after_lines[service]
+        else:
+            expected = before / ref_minutes * after_minutes
         surprise = (now - expected) / math.sqrt(expected + 1.0)
         is_new = before == 0 and now >= min_count
         vanished = False
@@ -140,8 +182,7 @@ def find_template_shifts(
             surprise = expected_share / math.sqrt(expected_share + 1.0) if vanished else 0.0
         if not (is_new or vanished or (now >= min_count and surprise >= 3.0)):
             continue
-        template = templates.get(c, "")
-        template = template.split(" ", 1)[1] if " " in template else template
+        template = _strip_service(templates.get(c, ""))
         shifts.append(
             TemplateShift(
                 service=service,
@@ -159,7 +200,81 @@ def find_template_shifts(
         )
     return LogFindings(
         shifts=tuple(shifts),
+        broken_pairs=_broken_pairs(ref_spans, after_spans, span_meta, templates, max_trace_ids=max_trace_ids),
         templates_mined=len(templates),
         lines_after=len(after),
         lines_reference=len(reference),
     )
+
+
+def _strip_service(template: str) -> str:
+    return template.split(" ", 1)[1] if " " in template else template
+
+
+def _broken_pairs(
+    ref_spans: Mapping[tuple[ServiceId, str], set[int]],
+    after_spans: Mapping[tuple[ServiceId, str], set[int]],
+    span_meta: Mapping[tuple[ServiceId, str], tuple[float, str]],
+    templates: Mapping[int, str],
+    *,
+    min_support: int = 5,
+    min_together: float = 0.9,
+    max_trace_ids: int,
+) -> tuple[BrokenPair, ...]:
+    """Find template pairs that shared a span in the reference period and are now often apart."""
+    # In the reference period: for each service, how often A appears in a span, and with B.
+    with_a: Counter[tuple[ServiceId, int]] = Counter()
+    with_ab: Counter[tuple[ServiceId, int, int]] = Counter()
+    for (service, _), ids in ref_spans.items():
+        for a in ids:
+            with_a[(service, a)] += 1
+            for b in ids:
+                if b != a:
+                    with_ab[(service, a, b)] += 1
+    pairs = {
+        key: n_ab / with_a[(key[0], key[1])]
+        for key, n_ab in with_ab.items()
+        if with_a[(key[0], key[1])] >= min_support and n_ab / with_a[(key[0], key[1])] >= min_together
+    }
+    if not pairs:
+        return ()
+    needs: defaultdict[tuple[ServiceId, int], list[tuple[int, float]]] = defaultdict(list)
+    for (service, a, b), p in pairs.items():
+        needs[(service, a)].append((b, p))
+    n_first: Counter[tuple[ServiceId, int, int]] = Counter()
+    n_missing: Counter[tuple[ServiceId, int, int]] = Counter()
+    first_seen: dict[tuple[ServiceId, int, int], float] = {}
+    traces: defaultdict[tuple[ServiceId, int, int], set[str]] = defaultdict(set)
+    for span_key, ids in after_spans.items():
+        service = span_key[0]
+        for a in ids:
+            for b, _ in needs.get((service, a), ()):
+                key = (service, a, b)
+                n_first[key] += 1
+                if b not in ids:
+                    n_missing[key] += 1
+                    at, trace_id = span_meta[span_key]
+                    first_seen[key] = min(first_seen.get(key, at), at)
+                    if trace_id and len(traces[key]) < max_trace_ids:
+                        traces[key].add(trace_id)
+    out: list[BrokenPair] = []
+    for key in sorted(n_missing):
+        service, a, b = key
+        expected = n_first[key] * (1.0 - pairs[key])
+        surprise = (n_missing[key] - expected) / math.sqrt(expected + 1.0)
+        if n_missing[key] < 2 or surprise < 3.0:
+            continue
+        out.append(
+            BrokenPair(
+                service=service,
+                first=_strip_service(templates.get(a, "")),
+                missing=_strip_service(templates.get(b, "")),
+                spans_with_first=n_first[key],
+                spans_missing=n_missing[key],
+                expected_missing=expected,
+                strength=surprise,
+                first_seen=first_seen[key],
+                trace_ids=frozenset(traces[key]),
+            )
+        )
+    return tuple(out)

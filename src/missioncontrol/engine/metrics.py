@@ -15,6 +15,9 @@ from missioncontrol.engine.signals import DIRECTION, Family, family_of
 from missioncontrol.engine.stats import MAD_TO_SIGMA, FloatArray
 
 
+TAIL_QUANTILE = 85.0
+
+
 @dataclass(frozen=True, slots=True)
 class SeriesScore:
     """How far one series left its baseline after the onset, and when it started to."""
@@ -102,6 +105,13 @@ def score_series(
         scale = np.fmax(scale, 1e-6)
         z = (post - median[:, None]) / scale[:, None]
         observed = np.nanmedian(post, axis=1)
+        # The baseline's own high and low tail: a value the series already reached in normal
+        # times is at most a mild anomaly, however flat the baseline's middle is. The 85th
+        # percentile, not the max, so that one earlier incident inside the baseline cannot hide this one.
+        hi = np.nanpercentile(base, TAIL_QUANTILE, axis=1)
+        lo = np.nanpercentile(base, 100.0 - TAIL_QUANTILE, axis=1)
+        over_hi = (post - hi[:, None]) / scale[:, None] + onset_threshold
+        under_lo = (lo[:, None] - post) / scale[:, None] + onset_threshold
     families = [family_of(metric) for _, metric in grid.keys]
     direction = np.array([DIRECTION[f] for f in families], dtype=np.float64)
     signed = np.where(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId
 from missioncontrol.engine.findings import ServiceFindings
+from missioncontrol.engine.logs import BrokenPair, TemplateShift
 from missioncontrol.engine.signals import FAULT_OF, Family
 
 # How much a family says about a fault *in this service* rather than somewhere else.
@@ -38,6 +39,29 @@ INHERITABLE = frozenset(
 def metric_weight(z: float) -> float:
     """Map a held robust z-score to evidence weight: 0 below 3, then logarithmic."""
     return math.log2(1.0 + max(z - 2.5, 0.0))
+
+
+def effect_size(observed: float, baseline: float) -> float:
+    """Return 0..1: how large the change is in proportion to the level, whatever its z-score.
+
+    A very steady series makes a tiny move look like many sigmas; a 10 % move in CPU that sat at
+    0.3 % is not saturation. Doubling (or halving) counts fully.
+    """
+    lo, hi = sorted((abs(observed), abs(baseline)))
+    if not math.isfinite(lo) or not math.isfinite(hi):
+        return 0.0
+    if lo <= 1e-9:
+        return 1.0 if hi > 1e-9 else 0.0
+    return min(1.0, math.log2(hi / lo))
+
+
+def pair_weight(p: BrokenPair) -> float:
+    """Weigh a broken template pair by its surprise and by how often it now breaks.
+
+    A code fault breaks the pair in most spans that reach it; a change of workload mix moves the
+    fraction a little.
+    """
+    return math.log2(1.0 + p.strength) * (p.spans_missing / max(p.spans_with_first, 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +90,21 @@ class Scored:
         return out
 
 
+def template_weight(s: TemplateShift) -> float:
+    """Weigh one template shift: new errors count most; a reshuffle of info lines is mostly noise."""
+    kind = 1.0 if s.is_error and not s.is_vanished else 0.6 if s.is_vanished else 0.25
+    novelty = 1.0 if s.is_new or s.is_vanished else 0.5
+    return math.log2(1.0 + s.strength) * kind * novelty
+
+
 def log_weight(f: ServiceFindings) -> tuple[float, FaultKind, str]:
     """Return the log evidence weight of a service, the fault it points to, and the lead template."""
     if not f.log_shifts:
         return 0.0, FaultKind.UNKNOWN, ""
-    ranked = sorted(
-        f.log_shifts,
-        key=lambda s: (-(math.log2(1.0 + s.strength) * (1.5 if s.is_error else 1.0)), s.template),
-    )
+    ranked = sorted(f.log_shifts, key=lambda s: (-template_weight(s), s.template))
     weight = 0.0
     for i, s in enumerate(ranked[:3]):
-        w = math.log2(1.0 + s.strength) * (1.5 if s.is_error else 1.0) * (1.0 if s.is_new else 0.7)
-        weight += w * (1.0 if i == 0 else 0.3)
+        weight += template_weight(s) * (1.0 if i == 0 else 0.3)
     lead = ranked[0]
     fault = (
         FaultKind.ERRORS
@@ -95,7 +122,7 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
         best = f.best(family)
         if best is None:
             continue
-        w = metric_weight(best.strength) * FAMILY_WEIGHT[family]
+        w = metric_weight(best.strength) * FAMILY_WEIGHT[family] * effect_size(best.observed, best.baseline)
         if w <= 0.0:
             continue
         out.append(
