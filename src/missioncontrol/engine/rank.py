@@ -135,17 +135,33 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
         )
         if best.onset is not None and family not in (Family.TRAFFIC, Family.NODE, Family.OTHER):
             onsets.append(best.onset)
+    votes = f.log_origin_votes + f.log_inherited_votes
+    # Trace-linked logs tell whether this service's new lines start here or echo a callee. Where
+    # they do, that is the measured share, and the coarser graph-based discount does not apply.
+    share = (f.log_origin_votes + 1.0) / (votes + 1.0) if votes else 1.0
+    logs_inheritable = votes == 0
     lw, lfault, template = log_weight(f)
     if lw > 0.0:
-        votes = f.log_origin_votes + f.log_inherited_votes
-        # Trace-linked logs tell whether this service's new lines start here or echo a callee.
-        share = (f.log_origin_votes + 1.0) / (votes + 1.0) if votes else 1.0
         out.append(
-            Contribution(label=f"log:{template}", fault=lfault, weight=lw * share, is_inheritable=True)
+            Contribution(
+                label=f"log:{template}", fault=lfault, weight=lw * share, is_inheritable=logs_inheritable
+            )
         )
         first = [s.first_seen for s in f.log_shifts if math.isfinite(s.first_seen)]
         if first:
             onsets.append(min(first))
+    if f.broken_pairs:
+        pair = max(f.broken_pairs, key=lambda p: (pair_weight(p), p.first, p.missing))
+        errors = any(s.is_error and s.is_new for s in f.log_shifts)
+        out.append(
+            Contribution(
+                label=f"logpair:{pair.first} → {pair.missing}",
+                fault=FaultKind.ERRORS if errors else FaultKind.WRONG_OUTPUT,
+                weight=pair_weight(pair) * share,
+                is_inheritable=logs_inheritable,
+            )
+        )
+        onsets.append(min(p.first_seen for p in f.broken_pairs))
     if f.self_time is not None and f.self_time.ratio > 1.5:
         w = 1.5 * math.log2(f.self_time.ratio)
         out.append(
