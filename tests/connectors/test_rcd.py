@@ -47,8 +47,8 @@ def test_normal_rows_end_one_step_before_the_anomalous_rows() -> None:
 
     series = lay_out(normal, anomalous).metrics[0]
 
-    assert series.timestamps == (4997, 4998, 4999, 5000, 5001)
-    assert series.values == (1, 2, 3, 9, 8)
+    assert series.timestamps == (4997.0, 4998.0, 4999.0, 5000.0, 5001.0)
+    assert series.values == (1.0, 2.0, 3.0, 9.0, 8.0)
 
 
 def test_anomalous_file_timestamped_first_is_laid_after_the_normal_rows() -> None:
