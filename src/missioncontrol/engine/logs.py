@@ -58,6 +58,7 @@ class TemplateShift:
     is_new: bool  # never seen in the reference period
     is_vanished: bool  # common before, (nearly) gone after: a code path stopped running
     before_per_min: float
+    expected: float  # lines expected after the onset at the reference share
     after_count: int
     after_per_min: float
     strength: float  # Poisson surprise, ≥ 0
@@ -174,12 +175,13 @@ def find_template_shifts(
         surprise = (now - expected) / math.sqrt(expected + 1.0)
         is_new = before == 0 and now >= min_count
         vanished = False
-        if now == 0 and ref_lines[service] and after_lines[service]:
+        if ref_lines[service] and after_lines[service] and now < expected:
+            # Compare shares, not rates: a service that merely got less traffic has not lost a
+            # template. One that all but stopped writing a common line has changed its code path.
+            deficit = (expected - now) / math.sqrt(expected + 1.0)
             share_before = before / ref_lines[service]
-            # Compare shares, not rates: a service that merely got less traffic is not "vanished".
-            expected_share = share_before * after_lines[service]
-            vanished = share_before >= 0.05 and expected_share >= 3.0
-            surprise = expected_share / math.sqrt(expected_share + 1.0) if vanished else 0.0
+            vanished = share_before >= 0.05 and expected >= 3.0 and now <= 0.25 * expected and deficit >= 3.0
+            surprise = deficit if vanished else 0.0
         if not (is_new or vanished or (now >= min_count and surprise >= 3.0)):
             continue
         template = _strip_service(templates.get(c, ""))
@@ -191,6 +193,7 @@ def find_template_shifts(
                 is_new=is_new,
                 is_vanished=vanished,
                 before_per_min=before / ref_minutes,
+                expected=expected,
                 after_count=now,
                 after_per_min=now / after_minutes,
                 strength=max(surprise, 0.0),

@@ -92,8 +92,12 @@ class Scored:
 
 def template_weight(s: TemplateShift) -> float:
     """Weigh one template shift: new errors count most; a reshuffle of info lines is mostly noise."""
-    kind = 1.0 if s.is_error and not s.is_vanished else 0.6 if s.is_vanished else 0.25
-    novelty = 1.0 if s.is_new or s.is_vanished else 0.5
+    if s.is_vanished:
+        # Weighed like a broken pair, by how completely the line stopped: a code path that no
+        # longer runs, the mark of an early return or an exception.
+        return math.log2(1.0 + s.strength) * (1.0 - s.after_count / max(s.expected, 1.0))
+    kind = 1.0 if s.is_error else 0.25
+    novelty = 1.0 if s.is_new else 0.5
     return math.log2(1.0 + s.strength) * kind * novelty
 
 
