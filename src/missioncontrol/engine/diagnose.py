@@ -452,13 +452,16 @@ def _to_diagnosis(
         for rank, fault in enumerate(faults):
             # The service's probability goes to its leading fault kind; alternatives share the rest.
             share = 1.0 if rank == 0 else 0.0
+            lead = max((c for c in s.contributions if c.fault == fault), key=lambda c: c.weight, default=None)
             if (
                 rank == 0
                 and has_change
                 and fault in (FaultKind.ERRORS, FaultKind.WRONG_OUTPUT, FaultKind.LATENCY)
             ):
-                fault = FaultKind.BAD_CHANGE if by_fault[faults[0]] >= 1.0 else fault
-            lead = max((c for c in s.contributions if c.fault == fault), key=lambda c: c.weight, default=None)
+                # A change explains the fault only when the service's own signals went wrong too:
+                # errors inherited from a callee make a nearby deploy a red herring, not a cause.
+                own = sum(c.weight for c in s.contributions if c.fault == fault and c.inherited_from is None)
+                fault = FaultKind.BAD_CHANGE if own >= 1.0 else fault
             hypotheses.append(
                 Hypothesis(
                     service=s.service,

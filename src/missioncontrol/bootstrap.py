@@ -1,0 +1,83 @@
+"""The composition root: the only place that instantiates connectors and wires them to the engine."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from missioncontrol.connectors.casefolder import CaseFolderSource, write_case
+from missioncontrol.connectors.nezha import NezhaSource
+from missioncontrol.connectors.rcd import RcdSource
+from missioncontrol.connectors.simulator import (
+    SUPPORTED_FAULTS,
+    SimulatorSource,
+    demo_case,
+    generate_estate,
+    simulate_incident,
+)
+from missioncontrol.domain import LabeledCase, MissionControlError
+from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
+from missioncontrol.engine.diagnose import Engine, EngineConfig
+from missioncontrol.ports import CaseSource, Diagnoser
+from missioncontrol.settings import Settings
+
+DATASETS = ("nezha-tt", "nezha-ob", "rcd-sockshop", "simulated")
+
+
+class UnknownDataset(MissionControlError):
+    """The dataset name is not one we can load."""
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Return the diagnosis engine configured from settings."""
+    return Engine(EngineConfig(workers=settings.workers))
+
+
+def build_methods(settings: Settings) -> Sequence[Diagnoser]:
+    """Return our engine followed by the in-run baselines, in report order."""
+    return (build_engine(settings), BaroRanker(), NSigmaRanker(), AlertCountRanker())
+
+
+def open_source(name: str, settings: Settings, *, data_root: Path | None = None) -> CaseSource:
+    """Return the case source for a dataset name or `cases:PATH`."""
+    if name.startswith("cases:"):
+        return CaseFolderSource(Path(name.removeprefix("cases:")))
+    if name == "simulated":
+        return SimulatorSource()
+    root = data_root or settings.data_root
+    if name in ("nezha-tt", "nezha-ob", "rcd-sockshop"):
+        if root is None or not root.is_dir():
+            raise UnknownDataset(
+                f"dataset {name!r} needs the datasets root: pass --data PATH or set MISSIONCONTROL_DATA_ROOT "
+                f"(looked for ../shared/datasets from {Path.cwd()})"
+            )
+        if name == "rcd-sockshop":
+            return RcdSource(root)
+        return NezhaSource(root, system=name.removeprefix("nezha-"))
+    raise UnknownDataset(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)} or cases:PATH")
+
+
+def the_demo_case() -> LabeledCase:
+    """Return the built-in demo incident (simulated estate, injected fault, red-herring deploy)."""
+    return demo_case()
+
+
+def export_case(labeled: LabeledCase, folder: Path, *, compress: bool) -> None:
+    """Write one case as a case folder."""
+    write_case(labeled, folder, compress=compress)
+
+
+def scale_cases(n_services: int, *, count: int, seed: int = 1) -> list[LabeledCase]:
+    """Return `count` simulated incidents on one estate of `n_services` (metrics only above 500)."""
+    estate = generate_estate(n_services, seed=seed)
+    rich_telemetry = n_services <= 500
+    faults = sorted(SUPPORTED_FAULTS)
+    return [
+        simulate_incident(
+            estate,
+            fault=faults[i % len(faults)],
+            culprit=None,
+            seed=seed * 1000 + i,
+            with_logs=rich_telemetry,
+            with_spans=rich_telemetry,
+        )
+        for i in range(count)
+    ]

@@ -1,0 +1,245 @@
+"""The `missionctl` command line: demo, investigate, bench and dataset tools."""
+
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from missioncontrol import bootstrap
+from missioncontrol.cli.render import bench_table, brief, scale_table
+from missioncontrol.cli.serialize import diagnosis_to_dict
+from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
+from missioncontrol.evaluation.bench import run_bench
+from missioncontrol.settings import Settings
+
+app = typer.Typer(
+    help="Mission Control: from an alert to a ranked, evidence-backed root-cause brief.", no_args_is_help=True
+)
+dataset_app = typer.Typer(help="List and export incident cases.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+console = Console()
+errors = Console(stderr=True)
+
+DataOption = Annotated[
+    Path | None, typer.Option("--data", help="Datasets root (default ../shared/datasets where it exists).")
+]
+TimeOption = Annotated[
+    str, typer.Option("--time", help="given: fault start handed over; found: engine finds it.")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _time_modes(value: str) -> list[TimeMode]:
+    if value == "both":
+        return [TimeMode.GIVEN, TimeMode.FOUND]
+    try:
+        return [TimeMode(value)]
+    except ValueError:
+        raise _fail(f"--time must be given, found or both, not {value!r}") from None
+
+
+def _find_case(spec: str, settings: Settings, data: Path | None, mode: TimeMode) -> LabeledCase:
+    """Return the case named by a folder path, `DATASET#N` (1-based) or a case id."""
+    path = Path(spec)
+    if path.is_dir():
+        source = bootstrap.open_source(f"cases:{path}", settings)
+        return next(iter(source.cases(time_mode=mode)))
+    dataset, _, index = spec.partition("#")
+    if dataset.split("/", 1)[0] in bootstrap.DATASETS:
+        name = dataset.split("/", 1)[0]
+        source = bootstrap.open_source(name, settings, data_root=data)
+        for i, labeled in enumerate(source.cases(time_mode=mode), 1):
+            if (index.isdigit() and i == int(index)) or labeled.case.id == spec:
+                return labeled
+    raise _fail(f"no case {spec!r}: give a case folder, DATASET#N (e.g. nezha-tt#3) or a case id")
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
+) -> None:
+    """Investigate the built-in simulated incident and print the brief."""
+    settings = Settings()
+    labeled = bootstrap.the_demo_case()
+    engine = bootstrap.build_engine(settings)
+    started = time.perf_counter()
+    diagnosis = engine.diagnose(labeled.case)
+    elapsed = time.perf_counter() - started
+    if as_json:
+        console.print_json(json.dumps(diagnosis_to_dict(diagnosis)))
+        return
+    brief(console, labeled.case, diagnosis, truth=labeled.truth)
+    console.print(f"[dim]Diagnosed in {elapsed:.2f} s.[/]")
+
+
+@app.command()
+def investigate(
+    case: Annotated[str, typer.Argument(help="A case folder, DATASET#N (1-based), or a case id.")],
+    data: DataOption = None,
+    time_mode: TimeOption = "found",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
+    show_truth: Annotated[bool, typer.Option("--truth", help="Also print the truth, if known.")] = False,
+) -> None:
+    """Investigate one incident case and print its brief."""
+    settings = Settings()
+    mode = _time_modes(time_mode)[0]
+    try:
+        labeled = _find_case(case, settings, data, mode)
+        diagnosis = bootstrap.build_engine(settings).diagnose(labeled.case)
+    except MissionControlError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        console.print_json(json.dumps(diagnosis_to_dict(diagnosis)))
+    else:
+        brief(console, labeled.case, diagnosis, truth=labeled.truth if show_truth else None)
+
+
+@app.command()
+def bench(
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset", help="nezha-tt, nezha-ob, rcd-sockshop, simulated or cases:PATH; repeatable."
+        ),
+    ] = None,
+    data: DataOption = None,
+    time_mode: TimeOption = "both",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the results to this JSON file.")
+    ] = None,
+    cases_out: Annotated[
+        Path | None, typer.Option("--cases", help="Write per-case results to this JSON file.")
+    ] = None,
+    scale: Annotated[
+        bool, typer.Option("--scale", help="Time diagnoses on simulated estates of 50/500/5,000.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N cases of each dataset.")
+    ] = None,
+) -> None:
+    """Score our engine and the baselines side by side on real or simulated incidents."""
+    settings = Settings()
+    if scale:
+        rows = _scale_bench(settings)
+        console.print(scale_table(rows))
+        if json_out:
+            json_out.write_text(json.dumps(rows, indent=2))
+        return
+    names = dataset or ["nezha-tt", "nezha-ob", "rcd-sockshop"]
+    reports: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    methods = bootstrap.build_methods(settings)
+    for name in names:
+        for mode in _time_modes(time_mode):
+            try:
+                source = bootstrap.open_source(name, settings, data_root=data)
+                cases = list(_take(source.cases(time_mode=mode), limit))
+            except MissionControlError as exc:
+                raise _fail(str(exc)) from None
+            with _progress() as progress:
+                task = progress.add_task(f"{name} ({mode.value})", total=len(cases))
+                report = run_bench(name, mode, cases, methods, on_case=lambda _i: progress.advance(task))
+            summary = report.to_json()
+            reports.append(summary)
+            runs.extend({"dataset": name, "time": mode.value, **r} for r in report.runs_to_json())
+            console.print(bench_table(summary))
+    if json_out:
+        json_out.write_text(json.dumps(reports, indent=2))
+        console.print(f"[dim]Wrote {json_out}[/]")
+    if cases_out:
+        cases_out.write_text(json.dumps(runs, indent=2))
+
+
+def _take(cases: Any, limit: int | None) -> Any:
+    for i, c in enumerate(cases):
+        if limit is not None and i >= limit:
+            return
+        yield c
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _scale_bench(
+    settings: Settings, sizes: tuple[int, ...] = (50, 500, 5000), per_size: int = 12
+) -> list[dict[str, Any]]:
+    engine = bootstrap.build_engine(settings)
+    rows: list[dict[str, Any]] = []
+    with _progress() as progress:
+        for size in sizes:
+            task = progress.add_task(f"{size} services", total=per_size)
+            seconds: list[float] = []
+            hits = 0
+            for labeled in bootstrap.scale_cases(size, count=per_size):
+                started = time.perf_counter()
+                diagnosis = engine.diagnose(labeled.case)
+                seconds.append(time.perf_counter() - started)
+                if labeled.truth and diagnosis.ranked_services[:1] == (labeled.truth.service,):
+                    hits += 1
+                progress.advance(task)
+            seconds.sort()
+            rows.append(
+                {
+                    "services": size,
+                    "cases": len(seconds),
+                    "p50_s": round(statistics.median(seconds), 4),
+                    "p99_s": round(seconds[min(len(seconds) - 1, int(0.99 * len(seconds)))], 4),
+                    "max_s": round(seconds[-1], 4),
+                    "top1_hits": hits,
+                }
+            )
+    return rows
+
+
+@dataset_app.command("list")
+def dataset_list(data: DataOption = None) -> None:
+    """List the datasets and how many cases each holds."""
+    settings = Settings()
+    for name in bootstrap.DATASETS:
+        try:
+            source = bootstrap.open_source(name, settings, data_root=data)
+            count = sum(1 for _ in source.cases(time_mode=TimeMode.GIVEN))
+            console.print(f"{name}: {count} cases")
+        except MissionControlError as exc:
+            console.print(f"{name}: [yellow]unavailable[/] ({exc})")
+
+
+@dataset_app.command("export")
+def dataset_export(
+    dataset: Annotated[str, typer.Argument(help="Dataset name, or DATASET#N for one case.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write case folders into.")],
+    data: DataOption = None,
+    compress: Annotated[bool, typer.Option("--gzip", help="Write .csv.gz files.")] = False,
+) -> None:
+    """Write loaded cases as case folders (the neutral exchange format), truth included."""
+    settings = Settings()
+    name, _, index = dataset.partition("#")
+    try:
+        source = bootstrap.open_source(name, settings, data_root=data)
+        written = 0
+        for i, labeled in enumerate(source.cases(time_mode=TimeMode.GIVEN), 1):
+            if index and i != int(index):
+                continue
+            folder = out / f"case-{i:03d}"
+            bootstrap.export_case(labeled, folder, compress=compress)
+            written += 1
+    except MissionControlError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"Wrote {written} case folder(s) under {out}")

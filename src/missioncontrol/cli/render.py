@@ -1,0 +1,150 @@
+"""Render briefs and benchmark tables for the terminal with rich."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from missioncontrol.domain import Case, Diagnosis, Stance, Truth
+
+
+def brief(
+    console: Console, case: Case, d: Diagnosis, *, truth: Truth | None = None, evidence_limit: int = 6
+) -> None:
+    """Print the incident brief: impact, path as a tree, ranked hypotheses, evidence, alternatives."""
+    head = Text()
+    head.append(f"{case.id}", style="bold")
+    if case.description:
+        head.append(f" — {case.description}")
+    head.append("\n")
+    if case.alert is not None:
+        a = case.alert
+        head.append(
+            f"Alert: {a.name} [{a.severity.value}] on {a.service or 'the front door'} ({a.signal}) ",
+            style="red",
+        )
+        head.append(f"fired {a.started_at:%Y-%m-%d %H:%M:%S}Z\n")
+        if a.summary:
+            head.append(f"  {a.summary}\n", style="dim")
+    else:
+        head.append("No alert: the engine found the symptom and onset itself\n", style="yellow")
+    head.append(f"Onset: {d.onset_at:%Y-%m-%d %H:%M:%S}Z" if d.onset_at else "Onset: unknown")
+    for note in d.notes:
+        head.append(f"\n  {note}", style="dim")
+    console.print(Panel(head, title="Mission Control — incident brief", border_style="cyan"))
+
+    if not d.hypotheses:
+        console.print("[yellow]No hypothesis: no service's own signals moved.[/]")
+        return
+    top = d.hypotheses[0]
+    verdict = "[green]confident[/]" if d.is_confident else "[yellow]no confident cause[/] (best guess below)"
+    console.print(
+        f"Prime suspect: [bold]{top.service}[/] — {top.cause} — confidence {top.confidence:.0%}, {verdict}"
+    )
+    if d.blast_radius:
+        shown = ", ".join(d.blast_radius[:12]) + (" …" if len(d.blast_radius) > 12 else "")
+        console.print(f"Blast radius ({len(d.blast_radius)} services upstream): {shown}")
+
+    tree = Tree(f"[bold]{top.path[0]}[/] (symptom)" if len(top.path) > 1 else f"[bold]{top.path[0]}[/]")
+    node = tree
+    for hop in top.path[1:]:
+        label = f"[bold red]{hop}[/] ← suspected cause" if hop == top.service else hop
+        node = node.add(label)
+    console.print(Panel(tree, title="Dependency path, symptom → cause", border_style="blue"))
+
+    table = Table(title="Ranked hypotheses", show_lines=False)
+    for col in ("#", "service", "fault", "confidence", "score", "onset"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("lead evidence", no_wrap=True, overflow="ellipsis", max_width=48)
+    for i, h in enumerate(d.hypotheses, 1):
+        lead = h.evidence[0].summary if h.evidence else ""
+        table.add_row(
+            str(i),
+            h.service,
+            h.fault.value,
+            f"{h.confidence:.0%}",
+            f"{h.score:.2f}",
+            f"{h.onset_at:%H:%M:%S}" if h.onset_at else "",
+            lead[:90],
+        )
+    console.print(table)
+
+    chain = Table(title=f"Evidence chain for {top.service}", show_lines=False)
+    for col in ("stance", "source", "service", "what", "query"):
+        chain.add_column(col, overflow="fold")
+    for e in top.evidence[:evidence_limit]:
+        style = "green" if e.stance is Stance.SUPPORTS else "yellow"
+        chain.add_row(f"[{style}]{e.stance.value}[/]", e.source, e.service, e.summary, e.query[:80])
+    console.print(chain)
+
+    if d.weakened:
+        weak = Table(title="Weakened alternatives", show_lines=False)
+        weak.add_column("service")
+        weak.add_column("fault")
+        weak.add_column("why it lost", overflow="fold")
+        for w in d.weakened:
+            weak.add_row(w.hypothesis.service, w.hypothesis.fault.value, w.reason)
+        console.print(weak)
+    if truth is not None:
+        hit = (
+            [h.service for h in d.hypotheses].index(truth.service) + 1
+            if truth.service in d.ranked_services
+            else None
+        )
+        where = f"rank {d.ranked_services.index(truth.service) + 1}" if hit else "not ranked"
+        console.print(
+            Text(f"Truth (for scoring only): {truth.service} / {truth.fault} — {where}", style="dim")
+        )
+
+
+def bench_table(report: dict[str, Any]) -> Group:
+    """Return the benchmark table for one dataset and time mode, with a per-fault breakdown."""
+    title = f"{report['dataset']} — time {report['time']} — {report['cases']} cases"
+    table = Table(title=title)
+    for col in ("method", "AC@1", "AC@3", "Avg@5", "MRR", "ECE", "median s", "p95 s", "peak RSS MB"):
+        table.add_column(col, justify="right" if col != "method" else "left")
+    for name, m in report["methods"].items():
+        table.add_row(
+            name,
+            f"{m['ac1']:.3f}",
+            f"{m['ac3']:.3f}",
+            f"{m['avg5']:.3f}",
+            f"{m['mrr']:.3f}",
+            f"{m['ece']:.3f}",
+            f"{m['median_s']:.3f}",
+            f"{m['p95_s']:.3f}",
+            f"{m['peak_rss_mb']:.0f}",
+        )
+    faults = sorted({f for m in report["methods"].values() for f in m["by_fault"]})
+    by_fault = Table(title="AC@1 / Avg@5 by fault type")
+    by_fault.add_column("method")
+    for f in faults:
+        by_fault.add_column(f, justify="right")
+    for name, m in report["methods"].items():
+        cells = []
+        for f in faults:
+            s = m["by_fault"].get(f)
+            cells.append(f"{s['ac1']:.2f} / {s['avg5']:.2f} (n={s['n']})" if s else "")
+        by_fault.add_row(name, *cells)
+    return Group(table, by_fault)
+
+
+def scale_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Return the diagnosis-time table per estate size."""
+    table = Table(title="Diagnosis time by estate size (simulated)")
+    for col in ("services", "cases", "p50 s", "p99 s", "max s", "top-1 hits"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            str(r["services"]),
+            str(r["cases"]),
+            f"{r['p50_s']:.3f}",
+            f"{r['p99_s']:.3f}",
+            f"{r['max_s']:.3f}",
+            f"{r['top1_hits']}/{r['cases']}",
+        )
+    return table
