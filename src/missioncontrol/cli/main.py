@@ -147,7 +147,7 @@ def bench(
                 raise _fail(str(exc)) from None
             with _progress() as progress:
                 task = progress.add_task(f"{name} ({mode.value})", total=len(cases))
-                report = run_bench(name, mode, cases, methods, on_case=lambda _i: progress.advance(task))
+                report = run_bench(name, mode, cases, methods, on_case=lambda _i, t=task: progress.advance(t))
             summary = report.to_json()
             reports.append(summary)
             runs.extend({"dataset": name, "time": mode.value, **r} for r in report.runs_to_json())

@@ -14,7 +14,6 @@ from missioncontrol.domain import MetricSeries, ServiceId
 from missioncontrol.engine.signals import DIRECTION, Family, family_of
 from missioncontrol.engine.stats import MAD_TO_SIGMA, FloatArray
 
-
 TAIL_QUANTILE = 85.0
 
 
@@ -117,6 +116,12 @@ def score_series(
     signed = np.where(
         direction[:, None] == 0, np.abs(z), z * np.where(direction == 0, 1.0, direction)[:, None]
     )
+    tail = np.where(
+        direction[:, None] > 0,
+        over_hi,
+        np.where(direction[:, None] < 0, under_lo, np.fmax(over_hi, under_lo)),
+    )
+    signed = np.fmin(signed, tail)
     signed = np.nan_to_num(signed, nan=-np.inf)
     # Held strength: the k-th largest bad-direction z, k ≈ 30 % of the window, so a lone spike
     # in an otherwise healthy window does not count as a fault.
