@@ -1,0 +1,26 @@
+"""The built-in simulated estate: incidents with known causes for the demo, tests and scale benchmarks.
+
+    estate = generate_estate(24, seed=1)
+    labeled = simulate_incident(estate, fault=FaultKind.CPU, culprit=None, seed=42)
+    labeled.case      # what the engine may see
+    labeled.truth     # the injected fault, for scoring only
+
+Deterministic: the same arguments give equal cases. Imports only the domain, ports, stdlib and numpy.
+"""
+
+from missioncontrol.connectors.simulator.estate import Estate, ServiceKind, ServiceProfile, generate_estate
+from missioncontrol.connectors.simulator.faults import SUPPORTED_FAULTS, eligible_culprits
+from missioncontrol.connectors.simulator.incident import simulate_incident
+from missioncontrol.connectors.simulator.suite import SimulatorSource, demo_case
+
+__all__ = [
+    "SUPPORTED_FAULTS",
+    "Estate",
+    "ServiceKind",
+    "ServiceProfile",
+    "SimulatorSource",
+    "demo_case",
+    "eligible_culprits",
+    "generate_estate",
+    "simulate_incident",
+]
