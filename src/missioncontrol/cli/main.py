@@ -3,12 +3,13 @@
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
 from missioncontrol.cli.render import bench_table, brief, scale_table
@@ -147,7 +148,7 @@ def bench(
                 raise _fail(str(exc)) from None
             with _progress() as progress:
                 task = progress.add_task(f"{name} ({mode.value})", total=len(cases))
-                report = run_bench(name, mode, cases, methods, on_case=lambda _i, t=task: progress.advance(t))
+                report = run_bench(name, mode, cases, methods, on_case=_advance(progress, task))
             summary = report.to_json()
             reports.append(summary)
             runs.extend({"dataset": name, "time": mode.value, **r} for r in report.runs_to_json())
@@ -157,6 +158,10 @@ def bench(
         console.print(f"[dim]Wrote {json_out}[/]")
     if cases_out:
         cases_out.write_text(json.dumps(runs, indent=2))
+
+
+def _advance(progress: Progress, task: TaskID) -> Callable[[int], None]:
+    return lambda _case: progress.advance(task)
 
 
 def _take(cases: Any, limit: int | None) -> Any:

@@ -40,11 +40,14 @@ from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert,
 from missioncontrol.engine.rank import Contribution, Scored, confidences, pair_weight, score_services
 from missioncontrol.engine.traces import (
     ErrorOrigins,
-    SelfTimeShift,
+    NetworkShift,
+    TimeShift,
     call_edges,
     deepest_in_traces,
     error_origins,
+    network_shifts,
     self_time_shifts,
+    span_times,
 )
 
 
@@ -93,7 +96,7 @@ class Engine:
                 reference=reference_grid if reference_grid.keys else None,
             ),
             lambda: find_template_shifts(after_logs, reference_logs),
-            lambda: self_time_shifts(after_spans, reference_spans),
+            lambda: _time_shifts(after_spans, reference_spans),
             lambda: (error_origins(after_spans), error_origins(reference_spans)),
         ]
         if cfg.workers > 1:
@@ -101,14 +104,14 @@ class Engine:
                 results = [f.result() for f in [pool.submit(t) for t in tasks]]
         else:
             results = [t() for t in tasks]
-        series_scores, log_findings, self_times, origins = results
+        series_scores, log_findings, time_shifts, origins = results
         assert isinstance(log_findings, LogFindings)
 
         findings = _gather(
             scope,
             series_scores,  # type: ignore[arg-type]
             log_findings,
-            self_times,  # type: ignore[arg-type]
+            time_shifts,  # type: ignore[arg-type]
             origins,  # type: ignore[arg-type]
             _recent_changes(case.changes, window, cfg.change_window_s),
         )
@@ -194,6 +197,13 @@ def _split_spans(case: Case, window: Window, lookback_s: float) -> tuple[list[Sp
     return after, before
 
 
+def _time_shifts(
+    after: Sequence[Span], reference: Sequence[Span]
+) -> tuple[dict[ServiceId, TimeShift], dict[ServiceId, NetworkShift]]:
+    now, before = span_times(after), span_times(reference)
+    return self_time_shifts(now, before), network_shifts(now, before)
+
+
 def _recent_changes(changes: Sequence[Change], window: Window, change_window_s: float) -> list[Change]:
     return [c for c in changes if window.onset - change_window_s <= c.at.timestamp() <= window.end]
 
@@ -202,7 +212,7 @@ def _gather(
     scope: frozenset[ServiceId] | None,
     series_scores: Sequence[SeriesScore],
     log_findings: LogFindings,
-    self_times: dict[ServiceId, SelfTimeShift],
+    time_shifts: tuple[dict[ServiceId, TimeShift], dict[ServiceId, NetworkShift]],
     origins: tuple[ErrorOrigins, ErrorOrigins],
     changes: Sequence[Change],
 ) -> dict[ServiceId, ServiceFindings]:
@@ -222,9 +232,13 @@ def _gather(
     for pair in log_findings.broken_pairs:
         if (f := at(pair.service)) is not None:
             f.broken_pairs.append(pair)
+    self_times, networks = time_shifts
     for service, shift_ in self_times.items():
         if (f := at(service)) is not None:
             f.self_time = shift_
+    for service, net in networks.items():
+        if (f := at(service)) is not None:
+            f.network = net
     after, before = origins
     for service, n in after.originated.items():
         if (f := at(service)) is not None:
@@ -324,6 +338,22 @@ def _evidence_of_contribution(
             stance=Stance.SUPPORTS,
             value=float(pair.spans_missing),
             baseline=pair.expected_missing,
+            weight=c.weight,
+        )
+    if detail == "network" and f.network is not None:
+        (a, b), worst = f.network.edges[0]
+        return Evidence(
+            kind=EvidenceKind.TRACE_LATENCY,
+            service=f.service,
+            summary=f"calls to and from {f.service} got slower on the wire: median edge p90 ×{f.network.ratio:.1f} "
+            f"over {len(f.network.edges)} edges; worst {a} → {b} {worst.after_p90_ms:.1f} ms "
+            f"against {worst.before_p90_ms:.1f} ms",
+            source="traces",
+            query=f"client spans of calls into or out of service={f.service!r}: self time, p90",
+            window=window,
+            stance=Stance.SUPPORTS,
+            value=worst.after_p90_ms,
+            baseline=worst.before_p90_ms,
             weight=c.weight,
         )
     if detail == "self_time" and f.self_time is not None:

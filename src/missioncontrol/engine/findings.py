@@ -6,7 +6,7 @@ from missioncontrol.domain import Change, ServiceId
 from missioncontrol.engine.logs import BrokenPair, TemplateShift
 from missioncontrol.engine.metrics import SeriesScore
 from missioncontrol.engine.signals import Family
-from missioncontrol.engine.traces import SelfTimeShift
+from missioncontrol.engine.traces import NetworkShift, TimeShift
 
 
 @dataclass(slots=True)
@@ -19,7 +19,8 @@ class ServiceFindings:
     broken_pairs: list[BrokenPair] = field(default_factory=list)
     log_origin_votes: int = 0
     log_inherited_votes: int = 0
-    self_time: SelfTimeShift | None = None
+    self_time: TimeShift | None = None
+    network: NetworkShift | None = None
     errors_originated: int = 0
     errors_originated_before: int = 0
     changes: list[Change] = field(default_factory=list)

@@ -171,6 +171,11 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
         out.append(
             Contribution(label="trace:self_time", fault=FaultKind.LATENCY, weight=w, is_inheritable=False)
         )
+    if f.network is not None and f.network.ratio > 1.5:
+        w = 1.5 * math.log2(f.network.ratio)
+        out.append(
+            Contribution(label="trace:network", fault=FaultKind.NETWORK, weight=w, is_inheritable=False)
+        )
     if f.errors_originated > f.errors_originated_before:
         w = math.log2(1.0 + f.errors_originated - f.errors_originated_before)
         out.append(

@@ -28,20 +28,6 @@ def graph_from_spans(spans: Sequence[Span]) -> ServiceGraph:
 
 
 @dataclass(frozen=True, slots=True)
-class SelfTimeShift:
-    """How a service's own time per span changed after the onset."""
-
-    service: ServiceId
-    before_ms: float  # median self time in the reference period
-    after_ms: float
-    after_p90_ms: float
-    before_p90_ms: float
-    n_before: int
-    n_after: int
-    ratio: float  # after / before, on the 90th percentile
-
-
-@dataclass(frozen=True, slots=True)
 class ErrorOrigins:
     """Spans marked as errors: per service, those with no failing child (where the error started)."""
 
@@ -49,61 +35,130 @@ class ErrorOrigins:
     propagated: Mapping[ServiceId, int]
 
 
-def self_times_ms(spans: Sequence[Span]) -> dict[ServiceId, list[tuple[float, float]]]:
-    """Return, per service, (start in Unix seconds, self time in ms) for each span.
+Edge = tuple[ServiceId, ServiceId]
 
-    Self time is the span's duration minus the part covered by its direct children, so latency
-    inherited from a slow callee is subtracted before blaming the caller.
+
+@dataclass(frozen=True, slots=True)
+class SpanTimes:
+    """Where the time of a set of spans went: inside services, or on the calls between them."""
+
+    own_ms: dict[ServiceId, list[float]]  # per service: self time of its spans that call no one else
+    edge_ms: dict[Edge, list[float]]  # per caller → callee: time of the call outside the callee
+
+
+def span_times(spans: Sequence[Span]) -> SpanTimes:
+    """Split span time into each service's own work and the time spent on calls between services.
+
+    Self time is a span's duration minus the part covered by its direct children, so latency
+    inherited from a slow callee is subtracted before blaming the caller. A span whose children
+    run in another service is the caller's side of a call (an OpenTelemetry client span): its self
+    time is the wire and the client library, so it is booked to the edge, not to the caller —
+    that is where a network delay on either end shows up.
     """
     children: defaultdict[tuple[str, str], list[Span]] = defaultdict(list)
     for s in spans:
         if s.parent_span_id is not None:
             children[(s.trace_id, s.parent_span_id)].append(s)
-    out: defaultdict[ServiceId, list[tuple[float, float]]] = defaultdict(list)
+    own: defaultdict[ServiceId, list[float]] = defaultdict(list)
+    edges: defaultdict[Edge, list[float]] = defaultdict(list)
     for s in spans:
+        kids = children.get((s.trace_id, s.span_id), ())
         covered = 0
-        kids = sorted(
-            (
-                (max(k.start_ns, s.start_ns), min(k.end_ns, s.end_ns))
-                for k in children.get((s.trace_id, s.span_id), ())
-            ),
-        )
         cursor = s.start_ns
-        for start, end in kids:
+        for start, end in sorted((max(k.start_ns, s.start_ns), min(k.end_ns, s.end_ns)) for k in kids):
             start = max(start, cursor)
             if end > start:
                 covered += end - start
                 cursor = end
-        own = max(s.duration_ns - covered, 0)
-        out[s.service].append((s.start_ns / 1e9, own / 1e6))
-    return dict(out)
+        self_ms = max(s.duration_ns - covered, 0) / 1e6
+        callees = {k.service for k in kids if k.service != s.service}
+        if len(callees) == 1:
+            edges[(s.service, next(iter(callees)))].append(self_ms)
+        else:
+            own[s.service].append(self_ms)
+    return SpanTimes(own_ms=dict(own), edge_ms=dict(edges))
 
 
-def self_time_shifts(
-    after: Sequence[Span], reference: Sequence[Span], *, min_spans: int = 5
-) -> dict[ServiceId, SelfTimeShift]:
-    """Compare each service's self time after the onset with the reference period."""
-    before = self_times_ms(reference)
-    now = self_times_ms(after)
-    shifts: dict[ServiceId, SelfTimeShift] = {}
-    for service in sorted(set(before) & set(now)):
-        b = np.array([ms for _, ms in before[service]])
-        a = np.array([ms for _, ms in now[service]])
-        if b.size < min_spans or a.size < min_spans:
-            continue
-        b90 = float(np.percentile(b, 90))
-        a90 = float(np.percentile(a, 90))
-        shifts[service] = SelfTimeShift(
+@dataclass(frozen=True, slots=True)
+class TimeShift:
+    """How a distribution of times (ms) moved from the reference period to after the onset."""
+
+    before_ms: float  # median
+    after_ms: float
+    before_p90_ms: float
+    after_p90_ms: float
+    n_before: int
+    n_after: int
+    ratio: float  # after / before, on the 90th percentile, +1 ms so that jitter is not a fault
+
+
+def time_shift(before: Sequence[float], after: Sequence[float], *, min_spans: int = 5) -> TimeShift | None:
+    """Return the shift of `after` against `before`, or None with too few samples to say."""
+    if len(before) < min_spans or len(after) < min_spans:
+        return None
+    b = np.asarray(before)
+    a = np.asarray(after)
+    b90 = float(np.percentile(b, 90))
+    a90 = float(np.percentile(a, 90))
+    return TimeShift(
+        before_ms=float(np.median(b)),
+        after_ms=float(np.median(a)),
+        before_p90_ms=b90,
+        after_p90_ms=a90,
+        n_before=int(b.size),
+        n_after=int(a.size),
+        ratio=(a90 + 1.0) / (b90 + 1.0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkShift:
+    """Calls to and from one service that got slower on the wire."""
+
+    service: ServiceId
+    ratio: float  # median over the service's edges of each edge's p90 ratio
+    edges: tuple[tuple[Edge, TimeShift], ...]
+
+
+def network_shifts(
+    after: SpanTimes, reference: SpanTimes, *, min_edges: int = 1, min_calls: int = 10
+) -> dict[ServiceId, NetworkShift]:
+    """Score each service by how much slower every call into or out of it became.
+
+    A delay on one service's network slows all of its edges, whoever is on the other end; a slow
+    edge between two otherwise healthy services points at neither in particular. Taking the
+    median over a service's edges rewards the first pattern and not the second. Each edge is
+    judged on its median call time, not a tail: a delay on the wire slows every call, while a
+    burst of slow calls moves only the tail.
+    """
+    shifts = {
+        edge: shift
+        for edge in sorted(set(after.edge_ms) & set(reference.edge_ms))
+        if (shift := time_shift(reference.edge_ms[edge], after.edge_ms[edge], min_spans=min_calls))
+        is not None
+    }
+    touching: defaultdict[ServiceId, list[tuple[Edge, TimeShift]]] = defaultdict(list)
+    for edge, shift in shifts.items():
+        touching[edge[0]].append((edge, shift))
+        touching[edge[1]].append((edge, shift))
+    return {
+        service: NetworkShift(
             service=service,
-            before_ms=float(np.median(b)),
-            after_ms=float(np.median(a)),
-            after_p90_ms=a90,
-            before_p90_ms=b90,
-            n_before=int(b.size),
-            n_after=int(a.size),
-            ratio=(a90 + 1.0) / (b90 + 1.0),  # +1 ms: sub-millisecond jitter is not a fault
+            ratio=float(np.median([(s.after_ms + 1.0) / (s.before_ms + 1.0) for _, s in edges])),
+            edges=tuple(sorted(edges, key=lambda e: -e[1].ratio)),
         )
-    return shifts
+        for service, edges in sorted(touching.items())
+        if len(edges) >= min_edges
+    }
+
+
+def self_time_shifts(after: SpanTimes, reference: SpanTimes) -> dict[ServiceId, TimeShift]:
+    """Compare each service's own time per span after the onset with the reference period."""
+    return {
+        service: shift
+        for service in sorted(set(after.own_ms) & set(reference.own_ms))
+        if (shift := time_shift(reference.own_ms[service], after.own_ms[service])) is not None
+    }
 
 
 def error_origins(spans: Sequence[Span]) -> ErrorOrigins:
