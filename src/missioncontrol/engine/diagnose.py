@@ -59,6 +59,7 @@ class EngineConfig:
     search_s: float = 600.0  # how far before the alert the onset may lie
     max_after_s: float = 600.0  # how much data after the onset is weighed
     change_window_s: float = 1800.0  # changes this long before the onset are suspects
+    log_lookback_s: float = 600.0  # logs are bulky: ten minutes before the onset is reference enough
     max_hops: int = 6  # scope: dependencies of the symptom within this many hops
     workers: int = 4
     top_k: int = 10  # hypotheses kept in the diagnosis
@@ -85,7 +86,7 @@ class Engine:
         window = self._window(case, grid)
         reference_grid = to_grid([m for m in case.baseline.metrics if scope is None or m.service in scope])
 
-        after_logs, reference_logs = _split_logs(case, window, cfg.lookback_s)
+        after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s)
         after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
         tasks: list[Callable[[], object]] = [
             lambda: score_series(
@@ -345,7 +346,8 @@ def _evidence_of_contribution(
         return Evidence(
             kind=EvidenceKind.TRACE_LATENCY,
             service=f.service,
-            summary=f"calls to and from {f.service} got slower on the wire: median edge p90 ×{f.network.ratio:.1f} "
+            summary=f"calls to and from {f.service} got slower on the wire: "
+            f"median edge ×{f.network.ratio:.1f}, "
             f"over {len(f.network.edges)} edges; worst {a} → {b} {worst.after_p90_ms:.1f} ms "
             f"against {worst.before_p90_ms:.1f} ms",
             source="traces",

@@ -31,12 +31,20 @@ _ERRORISH = re.compile(r"\b(error|exception|fail(ed|ure)?|refused|timeout|timed 
 HEAD_TOKENS = 10
 
 
+_HAS_DIGIT = re.compile(r"\d")
+
+
 def mask(message: str, *, head_tokens: int = HEAD_TOKENS) -> str:
     """Return the head of the message with variable fields replaced by placeholders."""
-    text = " ".join(message.split()[:head_tokens])
-    for pattern, placeholder in _MASKS:
-        text = pattern.sub(placeholder, text)
-    return text
+    tokens = message.split()[:head_tokens]
+    for i, token in enumerate(tokens):
+        # Every variable field we mask holds a digit; most words hold none, and skipping them
+        # keeps masking cheap on busy services.
+        if _HAS_DIGIT.search(token):
+            for pattern, placeholder in _MASKS:
+                token = pattern.sub(placeholder, token)
+            tokens[i] = token
+    return " ".join(tokens)
 
 
 def is_error_line(record: LogRecord) -> bool:
@@ -114,16 +122,18 @@ def find_template_shifts(
     config.drain_sim_th = 0.6
     config.drain_depth = 7  # the prefix tree then splits on service, time, level and logger
     miner = TemplateMiner(config=config)
-    cluster_of: dict[tuple[ServiceId, str], int] = {}
+    cluster_of: dict[tuple[ServiceId, str, str], int] = {}
+    errorish: dict[int, bool] = {}
 
     def cluster(record: LogRecord) -> int:
         masked = mask(record.message)
-        key = (record.service, masked)
+        key = (record.service, masked, record.level)
         found = cluster_of.get(key)
         if found is None:
             # Prefix the service so two services never share a template.
             found = int(miner.add_log_message(f"{record.service} {masked}")["cluster_id"])
             cluster_of[key] = found
+            errorish[found] = errorish.get(found, False) or is_error_line(record)
         return found
 
     ref_spans: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
@@ -131,14 +141,12 @@ def find_template_shifts(
     span_meta: dict[tuple[ServiceId, str], tuple[float, str]] = {}
     ref_counts: Counter[tuple[ServiceId, int]] = Counter()
     ref_lines: Counter[ServiceId] = Counter()
-    errorish: dict[int, bool] = {}
     for r in reference:
         c = cluster(r)
         ref_counts[(r.service, c)] += 1
         ref_lines[r.service] += 1
         if r.span_id:
             ref_spans[(r.service, r.span_id)].add(c)
-        errorish[c] = errorish.get(c, False) or is_error_line(r)
     after_counts: Counter[tuple[ServiceId, int]] = Counter()
     after_lines: Counter[ServiceId] = Counter()
     first_seen: dict[tuple[ServiceId, int], float] = {}
@@ -148,7 +156,6 @@ def find_template_shifts(
         key = (r.service, c)
         after_counts[key] += 1
         after_lines[r.service] += 1
-        errorish[c] = errorish.get(c, False) or is_error_line(r)
         first_seen[key] = min(first_seen.get(key, r.timestamp), r.timestamp)
         if r.trace_id and len(traces[key]) < max_trace_ids:
             traces[key].add(r.trace_id)

@@ -12,7 +12,7 @@ import numpy as np
 
 from missioncontrol.domain import MetricSeries, ServiceId
 from missioncontrol.engine.signals import DIRECTION, Family, family_of
-from missioncontrol.engine.stats import MAD_TO_SIGMA, FloatArray
+from missioncontrol.engine.stats import MAD_TO_SIGMA, FloatArray, row_quantiles
 
 TAIL_QUANTILE = 85.0
 
@@ -96,19 +96,18 @@ def score_series(
     # them, and they are dropped below, so silence exactly that warning here.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(base, axis=1)
-        mad = np.nanmedian(np.abs(base - median[:, None]), axis=1) * MAD_TO_SIGMA
-        q75 = np.nanpercentile(base, 75, axis=1)
-        q25 = np.nanpercentile(base, 25, axis=1)
+        lo, q25, median, q75, hi = row_quantiles(
+            base, (1.0 - TAIL_QUANTILE / 100.0, 0.25, 0.5, 0.75, TAIL_QUANTILE / 100.0)
+        )
+        (mad,) = row_quantiles(np.abs(base - median[:, None]), (0.5,))
+        mad = mad * MAD_TO_SIGMA
         scale = np.fmax(np.fmax(mad, (q75 - q25) / 1.349), np.abs(median) * 0.05)
         scale = np.fmax(scale, 1e-6)
         z = (post - median[:, None]) / scale[:, None]
-        observed = np.nanmedian(post, axis=1)
+        (observed,) = row_quantiles(post, (0.5,))
         # The baseline's own high and low tail: a value the series already reached in normal
         # times is at most a mild anomaly, however flat the baseline's middle is. The 85th
         # percentile, not the max, so that one earlier incident inside the baseline cannot hide this one.
-        hi = np.nanpercentile(base, TAIL_QUANTILE, axis=1)
-        lo = np.nanpercentile(base, 100.0 - TAIL_QUANTILE, axis=1)
         over_hi = (post - hi[:, None]) / scale[:, None] + onset_threshold
         under_lo = (lo[:, None] - post) / scale[:, None] + onset_threshold
     families = [family_of(metric) for _, metric in grid.keys]
