@@ -57,6 +57,7 @@ class EngineConfig:
 
     lookback_s: float = 1800.0  # baseline: this long before the onset
     search_s: float = 600.0  # how far before the alert the onset may lie
+    detection_delay_s: float = 180.0  # the onset is put at least this long before the alert
     max_after_s: float = 600.0  # how much data after the onset is weighed
     change_window_s: float = 1800.0  # changes this long before the onset are suspects
     log_lookback_s: float = 600.0  # logs are bulky: ten minutes before the onset is reference enough
@@ -139,7 +140,11 @@ class Engine:
         if case.alert is not None:
             alert_at = case.alert.started_at.timestamp()
             onset, why = onset_before_alert(
-                grid, alert_at=alert_at, search_s=cfg.search_s, lookback_s=cfg.lookback_s
+                grid,
+                alert_at=alert_at,
+                search_s=cfg.search_s,
+                lookback_s=cfg.lookback_s,
+                detection_delay_s=cfg.detection_delay_s,
             )
             return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.ALERT, why)
         onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)

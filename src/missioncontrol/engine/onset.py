@@ -8,7 +8,7 @@ import numpy as np
 
 from missioncontrol.engine.metrics import Grid
 from missioncontrol.engine.signals import DIRECTION, family_of
-from missioncontrol.engine.stats import MAD_TO_SIGMA
+from missioncontrol.engine.stats import MAD_TO_SIGMA, row_quantiles
 
 
 class OnsetSource(StrEnum):
@@ -34,43 +34,66 @@ def _earliest_strong(weights: np.ndarray, *, share: float) -> int:
 
 
 def onset_before_alert(
-    grid: Grid, *, alert_at: float, search_s: float, lookback_s: float, threshold: float = 4.0
+    grid: Grid,
+    *,
+    alert_at: float,
+    search_s: float,
+    lookback_s: float,
+    detection_delay_s: float = 180.0,
+    threshold: float = 4.0,
 ) -> tuple[float, str]:
-    """Return the onset found in [alert − search, alert]: where most series began a sustained breach.
+    """Return the onset found in [alert − search, alert]: the start of the unrest that led to the alert.
 
-    Each series is scored against its own baseline from before the search range; its onset is its
-    first sustained breach; onsets vote with their strength, and the earliest bin carrying a fair
-    share of the peak vote wins, because cause precedes effect.
+    Every sample is scored against its series' baseline from before the search range. "Unrest"
+    at a time step is the summed strength of the series breaching then; its normal level is
+    measured the same way over the baseline itself. Walking back from the alert, the onset is the
+    first step of the unbroken run of abnormal unrest that reaches the alert: the alert fires soon
+    after a fault begins, and an earlier, separate episode (the previous incident) is not this one.
+    The onset is never put later than `detection_delay_s` before the alert.
     """
     lo = alert_at - search_s
     base_cols = (grid.times >= lo - lookback_s) & (grid.times < lo)
     search_cols = (grid.times >= lo) & (grid.times <= alert_at + grid.step * 0.5)
-    if not base_cols.any() or not search_cols.any():
+    if base_cols.sum() < 4 or not search_cols.any():
         return alert_at, "too little data before the alert to search; onset taken as the alert time"
     base = grid.values[:, base_cols]
     window = grid.values[:, search_cols]
     times = grid.times[search_cols]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(base, axis=1)
-        mad = np.nanmedian(np.abs(base - median[:, None]), axis=1) * MAD_TO_SIGMA
-        scale = np.fmax(np.fmax(mad, np.abs(median) * 0.05), 1e-6)
-        z = (window - median[:, None]) / scale[:, None]
     direction = np.array([DIRECTION[family_of(m)] for _, m in grid.keys], dtype=np.float64)
-    signed = np.where(
-        direction[:, None] == 0, np.abs(z), z * np.where(direction == 0, 1.0, direction)[:, None]
-    )
-    breach = np.nan_to_num(signed, nan=0.0) >= threshold
-    sustained = breach.copy()
-    sustained[:, :-1] &= breach[:, 1:]
-    rows = np.flatnonzero(sustained.any(axis=1))
-    if rows.size == 0:
-        return alert_at, "no series broke from its baseline before the alert; onset taken as the alert time"
-    first = sustained[rows].argmax(axis=1)
-    strength = np.minimum(np.nan_to_num(signed[rows, first], nan=0.0), 20.0)
-    weights = np.bincount(first, weights=np.log1p(strength), minlength=times.size)
-    onset = float(times[_earliest_strong(weights, share=0.25)])
-    return onset, f"{rows.size} series broke from baseline in the {search_s / 60:.0f} min before the alert"
+    q25, median, q75 = row_quantiles(base, (0.25, 0.5, 0.75))
+    (mad,) = row_quantiles(np.abs(base - median[:, None]), (0.5,))
+    scale = np.fmax(np.fmax(mad * MAD_TO_SIGMA, (q75 - q25) / 1.349), np.fmax(np.abs(median) * 0.05, 1e-6))
+
+    def unrest(values: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            z = (values - median[:, None]) / scale[:, None]
+        signed = np.where(
+            direction[:, None] == 0, np.abs(z), z * np.where(direction == 0, 1.0, direction)[:, None]
+        )
+        signed = np.nan_to_num(signed, nan=0.0)
+        return np.where(signed >= threshold, np.log1p(np.clip(signed, 0.0, 50.0)), 0.0).sum(axis=0)
+
+    normal = unrest(base)
+    level = unrest(window)
+    # Abnormal: above the baseline's own unrest by three of its (robust) deviations.
+    centre = float(np.median(normal))
+    spread = max(float(np.median(np.abs(normal - centre))) * MAD_TO_SIGMA, float(np.std(normal)), 1e-6)
+    abnormal = level > centre + 3.0 * spread
+    if not abnormal.any():
+        # The fault began before the rule fired; how long before is unknown, so reach back by a
+        # typical detection delay rather than start the window at the alert and miss the cause.
+        return alert_at - detection_delay_s, (
+            f"no abnormal unrest before the alert; onset taken {detection_delay_s:.0f} s before it"
+        )
+    last = int(np.flatnonzero(abnormal)[-1])
+    first = last
+    while first > 0 and abnormal[first - 1]:
+        first -= 1
+    run = last - first + 1
+    # Never later than a typical detection delay before the alert: a window that starts early
+    # only dilutes the evidence, one that starts late misses the cause.
+    onset = min(float(times[first]), alert_at - detection_delay_s)
+    return onset, f"{run} step(s) of abnormal unrest, ending {alert_at - times[last]:.0f} s before the alert"
 
 
 def onset_from_data(grid: Grid, *, search_s: float, lookback_s: float) -> tuple[float, str]:
