@@ -8,7 +8,7 @@ import numpy as np
 
 from missioncontrol.engine.metrics import Grid
 from missioncontrol.engine.signals import DIRECTION, family_of
-from missioncontrol.engine.stats import MAD_TO_SIGMA, row_quantiles
+from missioncontrol.engine.stats import MAD_TO_SIGMA, FloatArray, row_quantiles
 
 
 class OnsetSource(StrEnum):
@@ -64,14 +64,15 @@ def onset_before_alert(
     (mad,) = row_quantiles(np.abs(base - median[:, None]), (0.5,))
     scale = np.fmax(np.fmax(mad * MAD_TO_SIGMA, (q75 - q25) / 1.349), np.fmax(np.abs(median) * 0.05, 1e-6))
 
-    def unrest(values: np.ndarray) -> np.ndarray:
+    def unrest(values: FloatArray) -> FloatArray:
         with np.errstate(all="ignore"):
             z = (values - median[:, None]) / scale[:, None]
         signed = np.where(
             direction[:, None] == 0, np.abs(z), z * np.where(direction == 0, 1.0, direction)[:, None]
         )
         signed = np.nan_to_num(signed, nan=0.0)
-        return np.where(signed >= threshold, np.log1p(np.clip(signed, 0.0, 50.0)), 0.0).sum(axis=0)
+        strength: FloatArray = np.where(signed >= threshold, np.log1p(np.clip(signed, 0.0, 50.0)), 0.0)
+        return strength.sum(axis=0)
 
     normal = unrest(base)
     level = unrest(window)
