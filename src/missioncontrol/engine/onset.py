@@ -72,7 +72,7 @@ def onset_before_alert(
         )
         signed = np.nan_to_num(signed, nan=0.0)
         strength: FloatArray = np.where(signed >= threshold, np.log1p(np.clip(signed, 0.0, 50.0)), 0.0)
-        return strength.sum(axis=0)
+        return np.asarray(strength.sum(axis=0), dtype=np.float64)
 
     normal = unrest(base)
     level = unrest(window)
