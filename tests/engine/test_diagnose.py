@@ -1,0 +1,351 @@
+"""Scenario tests for Engine.diagnose on simulated incidents: the culprit first, with its receipts.
+
+Every case is simulated and diagnosed once per session (cached): the simulator is deterministic, and
+so is the engine, so the tests below are different views of the same few diagnoses.
+"""
+
+from dataclasses import replace
+from functools import cache
+
+import pytest
+
+from missioncontrol.connectors.simulator import (
+    SUPPORTED_FAULTS,
+    Estate,
+    demo_case,
+    generate_estate,
+    simulate_incident,
+)
+from missioncontrol.domain import (
+    Case,
+    Diagnosis,
+    EvidenceKind,
+    FaultKind,
+    LabeledCase,
+    ServiceId,
+    Telemetry,
+    TimeMode,
+    Truth,
+)
+from missioncontrol.engine.diagnose import Engine, EngineConfig
+
+N_SERVICES = 24
+# (estate seed, incident seed). Both put the culprit one or two hops below the paging entry point.
+SCENARIOS = ((0, 0), (1, 1))
+CONTROL_SEEDS = (0, 1, 2, 3)
+
+
+@cache
+def estate(seed: int) -> Estate:
+    return generate_estate(N_SERVICES, seed=seed)
+
+
+@cache
+def incident(fault: FaultKind | None, estate_seed: int, seed: int, mode: TimeMode) -> LabeledCase:
+    return simulate_incident(estate(estate_seed), fault=fault, culprit=None, seed=seed, time_mode=mode)
+
+
+@cache
+def diagnosed(fault: FaultKind | None, estate_seed: int, seed: int, mode: TimeMode) -> Diagnosis:
+    return Engine().diagnose(incident(fault, estate_seed, seed, mode).case)
+
+
+def truth_of(labeled: LabeledCase) -> Truth:
+    assert labeled.truth is not None
+    return labeled.truth
+
+
+FAULT_CASES = [
+    pytest.param(fault, es, seed, mode, id=f"{fault.value}-{es}/{seed}-{mode.value}")
+    for fault in SUPPORTED_FAULTS
+    for es, seed in SCENARIOS
+    for mode in TimeMode
+]
+
+
+@pytest.mark.parametrize(("fault", "estate_seed", "seed", "mode"), FAULT_CASES)
+def test_the_culprit_ranks_first(fault: FaultKind, estate_seed: int, seed: int, mode: TimeMode) -> None:
+    culprit = truth_of(incident(fault, estate_seed, seed, mode)).service
+
+    diagnosis = diagnosed(fault, estate_seed, seed, mode)
+
+    assert diagnosis.ranked_services[0] == culprit, diagnosis.ranked_services[:3]
+    assert diagnosis.method == "missioncontrol"
+    confidences = [h.confidence for h in diagnosis.hypotheses]
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert sum(confidences) <= 1.0 + 1e-6
+    assert confidences[0] == max(confidences)
+
+
+@pytest.mark.parametrize(("fault", "estate_seed", "seed", "mode"), FAULT_CASES)
+def test_the_red_herring_deploy_is_never_the_top_hypothesis(
+    fault: FaultKind, estate_seed: int, seed: int, mode: TimeMode
+) -> None:
+    labeled = incident(fault, estate_seed, seed, mode)
+    culprit = truth_of(labeled).service
+    herrings = {c.service for c in labeled.case.changes} - {culprit}
+    if fault is not FaultKind.BAD_CHANGE:
+        assert herrings, "the simulator puts a harmless deploy near the symptom"
+
+    diagnosis = diagnosed(fault, estate_seed, seed, mode)
+
+    ranked = diagnosis.ranked_services
+    weakened = {w.hypothesis.service for w in diagnosis.weakened}
+    for herring in herrings:
+        assert ranked[0] != herring
+        if herring in ranked:
+            assert ranked.index(herring) > ranked.index(culprit)
+            assert herring in weakened, f"{herring} is ranked but not explained away"
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+@pytest.mark.parametrize("mode", list(TimeMode))
+def test_a_deploy_of_the_culprit_is_named_as_the_cause(estate_seed: int, seed: int, mode: TimeMode) -> None:
+    labeled = incident(FaultKind.BAD_CHANGE, estate_seed, seed, mode)
+    (change,) = labeled.case.changes
+
+    top = diagnosed(FaultKind.BAD_CHANGE, estate_seed, seed, mode).hypotheses[0]
+
+    assert change.service == truth_of(labeled).service == top.service
+    assert top.fault is FaultKind.BAD_CHANGE
+    assert any(e.kind is EvidenceKind.RECENT_CHANGE for e in top.evidence)
+
+
+@pytest.mark.parametrize("seed", CONTROL_SEEDS)
+@pytest.mark.parametrize("mode", list(TimeMode))
+def test_a_no_fault_control_is_not_confident(seed: int, mode: TimeMode) -> None:
+    assert incident(None, seed, seed, mode).truth is None
+
+    diagnosis = diagnosed(None, seed, seed, mode)
+
+    assert not diagnosis.is_confident
+    assert not diagnosis.hypotheses or diagnosis.hypotheses[0].confidence < 0.5
+    assert any("no confident cause" in note for note in diagnosis.notes)
+
+
+@pytest.mark.parametrize(("fault", "estate_seed", "seed", "mode"), FAULT_CASES)
+def test_the_top_path_runs_from_the_symptom_to_the_culprit(
+    fault: FaultKind, estate_seed: int, seed: int, mode: TimeMode
+) -> None:
+    labeled = incident(fault, estate_seed, seed, mode)
+    culprit = truth_of(labeled).service
+    assert labeled.case.alert is not None and labeled.case.graph is not None
+
+    diagnosis = diagnosed(fault, estate_seed, seed, mode)
+
+    top = diagnosis.hypotheses[0]
+    assert diagnosis.symptom == labeled.case.alert.service
+    assert top.path[0] == diagnosis.symptom
+    assert top.path[-1] == culprit
+    assert all((a, b) in labeled.case.graph.edges for a, b in zip(top.path, top.path[1:], strict=False))
+    # One propagation receipt per hop, naming the service the failure passed through.
+    hops = [e.service for e in top.evidence if e.kind is EvidenceKind.PROPAGATION]
+    assert hops == list(top.path[:-1])
+
+
+def test_the_scenarios_put_the_culprit_below_the_symptom() -> None:
+    # Otherwise the path and blast-radius tests above would pass vacuously.
+    for es, seed in SCENARIOS:
+        for fault in SUPPORTED_FAULTS:
+            path = diagnosed(fault, es, seed, TimeMode.GIVEN).hypotheses[0].path
+            assert len(path) >= 2, (fault, es, seed)
+    assert (
+        max(len(diagnosed(FaultKind.CPU, es, s, TimeMode.GIVEN).hypotheses[0].path) for es, s in SCENARIOS)
+        >= 3
+    )
+
+
+@pytest.mark.parametrize(("fault", "estate_seed", "seed", "mode"), FAULT_CASES)
+def test_every_evidence_carries_its_receipts(
+    fault: FaultKind, estate_seed: int, seed: int, mode: TimeMode
+) -> None:
+    diagnosis = diagnosed(fault, estate_seed, seed, mode)
+
+    evidence = [e for h in diagnosis.hypotheses for e in h.evidence]
+    evidence += [e for w in diagnosis.weakened for e in w.hypothesis.evidence]
+    assert evidence
+    for e in evidence:
+        assert e.source.strip() and e.query.strip() and e.summary.strip(), e
+        assert e.window[0] <= e.window[1], e
+    top = diagnosis.hypotheses[0]
+    assert any(e.kind is not EvidenceKind.PROPAGATION and e.weight > 0 for e in top.evidence)
+    assert diagnosis.window[0] <= diagnosis.window[1]
+
+
+@pytest.mark.parametrize(("fault", "estate_seed", "seed", "mode"), FAULT_CASES)
+def test_the_blast_radius_reaches_the_symptom(
+    fault: FaultKind, estate_seed: int, seed: int, mode: TimeMode
+) -> None:
+    labeled = incident(fault, estate_seed, seed, mode)
+    culprit = truth_of(labeled).service
+    graph = labeled.case.graph
+    assert graph is not None
+
+    diagnosis = diagnosed(fault, estate_seed, seed, mode)
+
+    assert diagnosis.symptom is not None and diagnosis.symptom != culprit
+    assert diagnosis.symptom in diagnosis.blast_radius
+    assert culprit not in diagnosis.blast_radius
+    assert set(diagnosis.blast_radius) == set(graph.upstream(culprit, max_hops=6)) - {culprit}
+
+
+@pytest.mark.parametrize(
+    ("fault", "mode"),
+    [
+        (FaultKind.ERRORS, TimeMode.GIVEN),
+        (FaultKind.NETWORK, TimeMode.FOUND),
+        (FaultKind.WRONG_OUTPUT, TimeMode.FOUND),
+    ],
+)
+def test_the_number_of_workers_never_changes_the_answer(fault: FaultKind, mode: TimeMode) -> None:
+    case = incident(fault, *SCENARIOS[1], mode).case
+
+    serial = Engine(EngineConfig(workers=1)).diagnose(case)
+    parallel = Engine(EngineConfig(workers=4)).diagnose(case)
+
+    assert serial == parallel
+    assert serial == Engine(EngineConfig(workers=1)).diagnose(case)
+
+
+def metrics_only(case: Case) -> Case:
+    return replace(case, graph=None, telemetry=Telemetry(metrics=case.telemetry.metrics))
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+@pytest.mark.parametrize("fault", [FaultKind.CPU, FaultKind.MEMORY, FaultKind.NETWORK])
+def test_metrics_alone_still_rank_the_culprit_first(fault: FaultKind, estate_seed: int, seed: int) -> None:
+    labeled = incident(fault, estate_seed, seed, TimeMode.GIVEN)
+
+    diagnosis = Engine().diagnose(metrics_only(labeled.case))
+
+    top = diagnosis.hypotheses[0]
+    assert top.service == truth_of(labeled).service
+    assert top.path == (top.service,)  # no graph: no path to draw
+    assert diagnosis.blast_radius == ()
+    assert all(e.source == "metrics" for e in top.evidence)
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+def test_a_fault_that_metrics_cannot_see_gives_no_confident_metrics_only_answer(
+    estate_seed: int, seed: int
+) -> None:
+    # A wrong answer returns on time with 200 OK: only logs tell, so metrics alone must not guess.
+    labeled = incident(FaultKind.WRONG_OUTPUT, estate_seed, seed, TimeMode.GIVEN)
+
+    assert not Engine().diagnose(metrics_only(labeled.case)).is_confident
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+@pytest.mark.parametrize("fault", [FaultKind.CPU, FaultKind.MEMORY, FaultKind.LATENCY, FaultKind.NETWORK])
+def test_without_an_alert_the_onset_is_found_from_the_data(
+    fault: FaultKind, estate_seed: int, seed: int
+) -> None:
+    labeled = incident(fault, estate_seed, seed, TimeMode.FOUND)
+    assert labeled.case.known_onset_at is None
+    silent = replace(labeled.case, alert=None)
+
+    diagnosis = Engine().diagnose(silent)
+
+    assert diagnosis.onset_at is not None
+    error_s = (diagnosis.onset_at - truth_of(labeled).started_at).total_seconds()
+    assert abs(error_s) <= 180.0
+    assert diagnosis.ranked_services[0] == truth_of(labeled).service
+    assert any("(data)" in note for note in diagnosis.notes)
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+def test_with_an_alert_the_found_onset_is_near_the_truth(estate_seed: int, seed: int) -> None:
+    for fault in (FaultKind.CPU, FaultKind.ERRORS, FaultKind.BAD_CHANGE):
+        labeled = incident(fault, estate_seed, seed, TimeMode.FOUND)
+        onset = diagnosed(fault, estate_seed, seed, TimeMode.FOUND).onset_at
+        assert onset is not None
+        assert abs((onset - truth_of(labeled).started_at).total_seconds()) <= 180.0, fault
+
+
+@pytest.mark.parametrize("mode", list(TimeMode))
+def test_the_demo_finds_its_culprit_with_confidence(mode: TimeMode) -> None:
+    labeled = demo_case(time_mode=mode)
+
+    diagnosis = Engine().diagnose(labeled.case)
+
+    top = diagnosis.hypotheses[0]
+    assert top.service == truth_of(labeled).service
+    assert top.confidence >= 0.5 and diagnosis.is_confident
+    assert len(top.path) >= 3  # the demo's backend sits at least two hops below the entry point
+    herrings = {c.service for c in labeled.case.changes} - {top.service}
+    assert herrings and herrings.isdisjoint(diagnosis.ranked_services[:1])
+
+
+def test_a_given_onset_is_used_as_is() -> None:
+    labeled = incident(FaultKind.CPU, *SCENARIOS[0], TimeMode.GIVEN)
+
+    diagnosis = diagnosed(FaultKind.CPU, *SCENARIOS[0], TimeMode.GIVEN)
+
+    assert diagnosis.onset_at == labeled.case.known_onset_at == truth_of(labeled).started_at
+    assert any("(given)" in note for note in diagnosis.notes)
+
+
+def test_services_the_symptom_does_not_reach_are_not_suspects() -> None:
+    # Scope: only the symptom's dependencies (and changed services) are ranked.
+    labeled = incident(FaultKind.CPU, *SCENARIOS[0], TimeMode.GIVEN)
+    graph = labeled.case.graph
+    assert graph is not None and labeled.case.alert is not None and labeled.case.alert.service is not None
+    reachable = set(graph.downstream(labeled.case.alert.service, max_hops=6))
+    changed = {c.service for c in labeled.case.changes}
+
+    diagnosis = diagnosed(FaultKind.CPU, *SCENARIOS[0], TimeMode.GIVEN)
+
+    assert set(diagnosis.ranked_services) <= reachable | changed
+    assert ServiceId(labeled.case.alert.service) in reachable
+
+
+MISLABELLED = (
+    "the kind is the one with the largest summed weight: self time and latency_p50 (both LATENCY) "
+    "outweigh a CPU or memory series pinned near its limit"
+)
+EXPECTED_KIND = [
+    pytest.param(FaultKind.CPU, FaultKind.CPU, marks=pytest.mark.xfail(strict=True, reason=MISLABELLED)),
+    pytest.param(
+        FaultKind.MEMORY, FaultKind.MEMORY, marks=pytest.mark.xfail(strict=True, reason=MISLABELLED)
+    ),
+    pytest.param(FaultKind.LATENCY, FaultKind.LATENCY),
+    pytest.param(FaultKind.ERRORS, FaultKind.ERRORS),
+    pytest.param(
+        FaultKind.WRONG_OUTPUT,
+        FaultKind.WRONG_OUTPUT,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="the culprit's new WARN line counts as an error line (WARN is an error level), "
+            "so the kind reads ERRORS",
+        ),
+    ),
+    pytest.param(FaultKind.NETWORK, FaultKind.NETWORK),
+    pytest.param(FaultKind.BAD_CHANGE, FaultKind.BAD_CHANGE),
+]
+
+
+@pytest.mark.parametrize(("fault", "kind"), EXPECTED_KIND)
+def test_the_top_hypothesis_names_the_fault_kind(fault: FaultKind, kind: FaultKind) -> None:
+    for es, seed in SCENARIOS:
+        assert diagnosed(fault, es, seed, TimeMode.GIVEN).hypotheses[0].fault is kind, (es, seed)
+
+
+# Network faults the engine gets wrong (reported): the caller's span holds the wire delay as its own
+# self time when it calls more than one service, and it writes "timeout connecting to <culprit>"
+# itself, so the caller outscores the culprit, whose only own sign is network_latency_p90. When the
+# caller is the simulator's decoy deploy, the engine then names that harmless deploy as the cause.
+NETWORK_MISSES = [
+    pytest.param(3, 3, id="3/3-decoy-caller-blamed-with-confidence"),
+    pytest.param(1, 0, id="1/0-decoy-caller-blamed-with-confidence"),
+    pytest.param(3, 6, id="3/6-entry-point-blamed"),
+]
+
+
+@pytest.mark.xfail(strict=True, reason="a network fault is blamed on its caller; see NETWORK_MISSES")
+@pytest.mark.parametrize(("estate_seed", "seed"), NETWORK_MISSES)
+def test_a_network_fault_is_not_blamed_on_its_caller(estate_seed: int, seed: int) -> None:
+    labeled = incident(FaultKind.NETWORK, estate_seed, seed, TimeMode.GIVEN)
+
+    diagnosis = diagnosed(FaultKind.NETWORK, estate_seed, seed, TimeMode.GIVEN)
+
+    assert diagnosis.ranked_services[0] == truth_of(labeled).service
