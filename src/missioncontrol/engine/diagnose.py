@@ -64,8 +64,11 @@ class EngineConfig:
     max_hops: int = 6  # scope: dependencies of the symptom within this many hops
     workers: int = 4
     top_k: int = 10  # hypotheses kept in the diagnosis
-    temperature: float = 1.0  # softmax temperature over service scores
-    strength_half: float = 3.0  # score at which the leader's strength factor is one half
+    # Calibration, fitted on the simulator suite (never on benchmark data): softmax temperature over
+    # service scores, and the leader score at which "something real happened" is even odds.
+    temperature: float = 0.6
+    real_midpoint: float = 3.0
+    real_width: float = 1.0
 
 
 class Engine:
@@ -473,7 +476,12 @@ def _to_diagnosis(
     log_findings: LogFindings,
 ) -> Diagnosis:
     span = (_utc(window.onset), _utc(max(window.end, window.onset)))
-    probs = confidences([s.total for s in scored], temperature=cfg.temperature, half=cfg.strength_half)
+    probs = confidences(
+        [s.total for s in scored],
+        temperature=cfg.temperature,
+        midpoint=cfg.real_midpoint,
+        width=cfg.real_width,
+    )
     scored_by = {s.service: s for s in scored}
     hypotheses: list[Hypothesis] = []
     for s, p in zip(scored[: cfg.top_k], probs[: cfg.top_k], strict=False):

@@ -248,16 +248,20 @@ def _combine(contribs: list[Contribution]) -> float:
     return weights[0] + sum(weights[1:]) / 3.0
 
 
-def confidences(totals: list[float], *, temperature: float, half: float) -> list[float]:
-    """Return a probability per service: a softmax over scores, shrunk when the best is weak.
+def confidences(totals: list[float], *, temperature: float, midpoint: float, width: float) -> list[float]:
+    """Return a probability per service: a softmax over scores, times the odds the leader is real.
 
-    The softmax says how clearly the leader stands out; the shrink says how strong it is at all,
-    so that a faint leader among faint rivals is "no confident cause", not a confident guess.
+    The softmax says how clearly the leader stands out; the logistic factor on the leader's own
+    score says whether anything happened at all, so that a faint leader among faint rivals (a
+    false alarm) is "no confident cause", not a confident guess. The three parameters were fitted
+    on the simulator's suite only, never on the benchmark datasets (see docs/benchmarks.md).
     """
     if not totals:
         return []
     top = max(totals)
+    if top <= 0.0:
+        return [0.0 for _ in totals]
     exps = [math.exp((t - top) / temperature) for t in totals]
     norm = sum(exps)
-    strength = top / (top + half) if top > 0 else 0.0
-    return [e / norm * strength for e in exps]
+    real = 1.0 / (1.0 + math.exp(-(top - midpoint) / width))
+    return [e / norm * real for e in exps]
