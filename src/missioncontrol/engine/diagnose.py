@@ -37,7 +37,14 @@ from missioncontrol.engine.findings import ServiceFindings
 from missioncontrol.engine.logs import LogFindings, find_template_shifts
 from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
 from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
-from missioncontrol.engine.rank import Contribution, Scored, confidences, pair_weight, score_services
+from missioncontrol.engine.rank import (
+    Contribution,
+    Scored,
+    confidences,
+    pair_weight,
+    ranked_shifts,
+    score_services,
+)
 from missioncontrol.engine.traces import (
     ErrorOrigins,
     NetworkShift,
@@ -315,7 +322,7 @@ def _evidence_of_contribution(
             weight=c.weight,
         )
     if kind_ == "log":
-        lead = max(f.log_shifts, key=lambda s: (s.strength, s.template))
+        lead = ranked_shifts(f)[0]
         what = "new" if lead.is_new else "vanished" if lead.is_vanished else "surging"
         return Evidence(
             kind=EvidenceKind.LOG_PATTERN,

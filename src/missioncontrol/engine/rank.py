@@ -101,11 +101,16 @@ def template_weight(s: TemplateShift) -> float:
     return math.log2(1.0 + s.strength) * kind * novelty
 
 
+def ranked_shifts(f: ServiceFindings) -> list[TemplateShift]:
+    """Return a service's template shifts, the weightiest first."""
+    return sorted(f.log_shifts, key=lambda s: (-template_weight(s), s.template))
+
+
 def log_weight(f: ServiceFindings) -> tuple[float, FaultKind, str]:
     """Return the log evidence weight of a service, the fault it points to, and the lead template."""
     if not f.log_shifts:
         return 0.0, FaultKind.UNKNOWN, ""
-    ranked = sorted(f.log_shifts, key=lambda s: (-template_weight(s), s.template))
+    ranked = ranked_shifts(f)
     weight = 0.0
     for i, s in enumerate(ranked[:3]):
         weight += template_weight(s) * (1.0 if i == 0 else 0.3)
