@@ -13,7 +13,13 @@ from missioncontrol.domain import Case, Diagnosis, Stance, Truth
 
 
 def brief(
-    console: Console, case: Case, d: Diagnosis, *, truth: Truth | None = None, evidence_limit: int = 6
+    console: Console,
+    case: Case,
+    d: Diagnosis,
+    *,
+    truth: Truth | None = None,
+    evidence_limit: int = 6,
+    hypothesis_limit: int = 8,
 ) -> None:
     """Print the incident brief: impact, path as a tree, ranked hypotheses, evidence, alternatives."""
     head = Text()
@@ -57,19 +63,18 @@ def brief(
     console.print(Panel(tree, title="Dependency path, symptom → cause", border_style="blue"))
 
     table = Table(title="Ranked hypotheses", show_lines=False)
-    for col in ("#", "service", "fault", "confidence", "score", "onset"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("lead evidence", no_wrap=True, overflow="ellipsis", max_width=48)
-    for i, h in enumerate(d.hypotheses, 1):
-        lead = h.evidence[0].summary if h.evidence else ""
+    table.add_column("#", no_wrap=True, justify="right")
+    table.add_column("service", no_wrap=True, max_width=26)
+    table.add_column("fault", no_wrap=True)
+    table.add_column("conf.", no_wrap=True, justify="right")
+    table.add_column("lead evidence", overflow="fold")
+    for i, h in enumerate(d.hypotheses[:hypothesis_limit], 1):
         table.add_row(
             str(i),
             h.service,
             h.fault.value,
             f"{h.confidence:.0%}",
-            f"{h.score:.2f}",
-            f"{h.onset_at:%H:%M:%S}" if h.onset_at else "",
-            lead[:90],
+            h.evidence[0].summary[:160] if h.evidence else "",
         )
     console.print(table)
 

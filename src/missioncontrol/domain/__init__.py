@@ -4,6 +4,7 @@ from missioncontrol.domain.alerts import Alert, AlertStatus, Severity
 from missioncontrol.domain.case import Case, LabeledCase, TimeMode, Truth
 from missioncontrol.domain.changes import Change, ChangeKind
 from missioncontrol.domain.diagnosis import (
+    CONFIDENT,
     Diagnosis,
     Evidence,
     EvidenceKind,
@@ -18,6 +19,7 @@ from missioncontrol.domain.telemetry import LogRecord, MetricSeries, Span, Telem
 from missioncontrol.domain.topology import ServiceGraph
 
 __all__ = [
+    "CONFIDENT",
     "Alert",
     "AlertStatus",
     "Case",

@@ -92,7 +92,11 @@ class Diagnosis:
     @property
     def is_confident(self) -> bool:
         """False when the honest answer is "no confident cause"."""
-        return bool(self.hypotheses) and self.hypotheses[0].confidence >= CONFIDENT
+        return bool(self.hypotheses) and self.confidence_in(self.hypotheses[0].service) >= CONFIDENT
+
+    def confidence_in(self, service: ServiceId) -> float:
+        """Return the probability that `service` is the root cause, whatever the fault kind."""
+        return min(1.0, sum(h.confidence for h in self.hypotheses if h.service == service))
 
     @property
     def ranked_services(self) -> tuple[ServiceId, ...]:

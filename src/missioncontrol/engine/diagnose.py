@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from missioncontrol.domain import (
+    CONFIDENT,
     Case,
     Change,
     Diagnosis,
@@ -159,6 +160,9 @@ class Engine:
             return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.ALERT, why)
         onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)
         return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.DATA, why)
+
+
+ALTERNATIVE_FAULT_WEIGHT = 1.0
 
 
 def _graph_of(case: Case) -> ServiceGraph | None:
@@ -497,13 +501,16 @@ def _to_diagnosis(
         by_fault = s.by_fault()
         has_change = bool(findings[s.service].changes)
         faults = sorted(by_fault, key=lambda k: (-by_fault[k], k.value))
+        # Alternative fault kinds of the same suspect are kept where they carry real weight.
+        faults = faults[:1] + [k for k in faults[1:] if by_fault[k] >= ALTERNATIVE_FAULT_WEIGHT]
+        weight_of_kept = sum(by_fault[k] for k in faults)
         path = _path_to(graph, symptoms, s.service)
         evidence = tuple(
             _evidence_for(s, findings[s.service], span, log_findings) + _hop_evidence(path, scored_by, span)
         )
         for rank, fault in enumerate(faults):
-            # The service's probability goes to its leading fault kind; alternatives share the rest.
-            share = 1.0 if rank == 0 else 0.0
+            # The service's probability is split over its fault kinds by their weight.
+            share = by_fault[fault] / weight_of_kept if weight_of_kept > 0 else 1.0
             lead = max((c for c in s.contributions if c.fault == fault), key=lambda c: c.weight, default=None)
             if (
                 rank == 0
@@ -526,7 +533,8 @@ def _to_diagnosis(
                     onset_at=_utc(s.onset) if s.onset is not None else None,
                 )
             )
-    hypotheses.sort(key=lambda h: (-h.confidence, -h.score, h.service, h.fault.value))
+    service_rank = {s.service: i for i, s in enumerate(scored)}
+    hypotheses.sort(key=lambda h: (-h.confidence, service_rank[h.service], -h.score, h.fault.value))
     top = hypotheses[0] if hypotheses else None
     weakened = _weakened(hypotheses, top, scored_by, findings)
     blast: tuple[ServiceId, ...] = ()
@@ -535,7 +543,7 @@ def _to_diagnosis(
             sorted(s for s in graph.upstream(top.service, max_hops=cfg.max_hops) if s != top.service)
         )
     notes = [f"onset {span[0]:%Y-%m-%d %H:%M:%S}Z ({window.source.value}): {window.explanation}"]
-    if top is None or top.confidence < 0.5:
+    if top is None or sum(h.confidence for h in hypotheses if h.service == top.service) < CONFIDENT:
         notes.append("no confident cause: the evidence does not single out one service")
     return Diagnosis(
         case_id=case.id,
@@ -543,7 +551,7 @@ def _to_diagnosis(
         symptom=symptoms[0] if len(symptoms) == 1 else (case.alert.service if case.alert else None),
         onset_at=span[0],
         window=span,
-        hypotheses=tuple(h for h in hypotheses if h.confidence > 0 or h is top)[: cfg.top_k],
+        hypotheses=tuple(hypotheses),
         weakened=weakened,
         blast_radius=blast,
         notes=tuple(notes),

@@ -137,8 +137,8 @@ class _PeakRss:
 def _top(diagnosis: Diagnosis) -> tuple[ServiceId | None, float]:
     if not diagnosis.hypotheses:
         return None, 0.0
-    best = diagnosis.hypotheses[0]
-    return best.service, best.confidence
+    best = diagnosis.hypotheses[0].service
+    return best, diagnosis.confidence_in(best)
 
 
 def run_bench(
