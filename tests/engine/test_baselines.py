@@ -413,7 +413,8 @@ def test_robust_statistics_match_numpy(matrix: np.ndarray) -> None:
 
     centre, scale = robust_centre_scale(matrix)
 
-    np.testing.assert_allclose(centre, np.nanmedian(matrix, axis=1))
+    # atol: interpolating between subnormal neighbours may round differently from numpy's path.
+    np.testing.assert_allclose(centre, np.nanmedian(matrix, axis=1), atol=1e-300)
     upper, lower = np.nanpercentile(matrix, [75, 25], axis=1)
     assert (scale >= upper - lower - 1e-9).all()
     assert (scale > 0).all()

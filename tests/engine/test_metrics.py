@@ -63,11 +63,6 @@ def test_to_grid_aligns_jittered_series_on_one_grid(seed: int) -> None:
     np.testing.assert_allclose(np.diff(grid.times), grid.step)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the step is the median of jittered differences; its small error accumulates over a long "
-    "series until samples land a column off, leaving a hole and a duplicate",
-)
 def test_to_grid_aligns_three_hours_of_jittered_scrapes() -> None:
     grid = to_grid(jittered(0, jitter_s=5.0, samples=180))
 

@@ -42,6 +42,7 @@ from missioncontrol.engine.rank import (
     Contribution,
     Scored,
     confidences,
+    leading_faults,
     pair_weight,
     ranked_shifts,
     score_services,
@@ -500,17 +501,18 @@ def _to_diagnosis(
             continue
         by_fault = s.by_fault()
         has_change = bool(findings[s.service].changes)
-        faults = sorted(by_fault, key=lambda k: (-by_fault[k], k.value))
+        likelihood = leading_faults(s)
+        faults = list(likelihood)
         # Alternative fault kinds of the same suspect are kept where they carry real weight.
         faults = faults[:1] + [k for k in faults[1:] if by_fault[k] >= ALTERNATIVE_FAULT_WEIGHT]
-        weight_of_kept = sum(by_fault[k] for k in faults)
+        weight_of_kept = sum(likelihood[k] for k in faults)
         path = _path_to(graph, symptoms, s.service)
         evidence = tuple(
             _evidence_for(s, findings[s.service], span, log_findings) + _hop_evidence(path, scored_by, span)
         )
         for rank, fault in enumerate(faults):
             # The service's probability is split over its fault kinds by their weight.
-            share = by_fault[fault] / weight_of_kept if weight_of_kept > 0 else 1.0
+            share = likelihood[fault] / weight_of_kept if weight_of_kept > 0 else 1.0
             lead = max((c for c in s.contributions if c.fault == fault), key=lambda c: c.weight, default=None)
             if (
                 rank == 0

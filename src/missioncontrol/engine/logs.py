@@ -19,10 +19,17 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"), "<UUID>"),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<IP>"),
     (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{12,}\b"), "<HEX>"),
-    # Standalone numbers only: `Impl#34` keeps its line number, which tells two log sites apart.
-    (re.compile(r"(?<![\w#])[-+]?\d+(?:[.,:]\d+)*(?![\w])"), "<NUM>"),
+    # Standalone numbers, with a unit if any (`523ms`, `12.5%`, `4kB`); `Impl#34` keeps its line
+    # number, which tells two log sites apart.
+    (
+        re.compile(
+            r"(?<![\w#])[-+]?\d+(?:[.,:]\d+)*(?:ns|us|µs|ms|s|m|h|d|b|kb|mb|gb|kib|mib|gib|%)?(?![\w])", re.I
+        ),
+        "<NUM>",
+    ),
 )
-_LEVELS = ("ERROR", "FATAL", "SEVERE", "CRITICAL", "EXCEPTION", "WARN")
+_LEVELS = ("ERROR", "FATAL", "SEVERE", "CRITICAL", "EXCEPTION")
+_WARNING_LEVELS = ("WARN",)
 _ERRORISH = re.compile(r"\b(error|exception|fail(ed|ure)?|refused|timeout|timed out|unavailable)\b", re.I)
 
 
@@ -47,6 +54,14 @@ def mask(message: str, *, head_tokens: int = HEAD_TOKENS) -> str:
     return " ".join(tokens)
 
 
+def is_warning_line(record: LogRecord) -> bool:
+    """Return True if the record is a warning by its level (or, with no level, by its head)."""
+    level = record.level.upper()
+    if level:
+        return level.startswith(_WARNING_LEVELS)
+    return any(x in record.message[:200] for x in _WARNING_LEVELS)
+
+
 def is_error_line(record: LogRecord) -> bool:
     """Return True if the record is an error by its level, or by its words when it has no level."""
     level = record.level.upper()
@@ -63,6 +78,7 @@ class TemplateShift:
     service: ServiceId
     template: str
     is_error: bool
+    is_warning: bool
     is_new: bool  # never seen in the reference period
     is_vanished: bool  # common before, (nearly) gone after: a code path stopped running
     before_per_min: float
@@ -124,6 +140,7 @@ def find_template_shifts(
     miner = TemplateMiner(config=config)
     cluster_of: dict[tuple[ServiceId, str, str], int] = {}
     errorish: dict[int, bool] = {}
+    warningish: dict[int, bool] = {}
 
     def cluster(record: LogRecord) -> int:
         masked = mask(record.message)
@@ -134,6 +151,7 @@ def find_template_shifts(
             found = int(miner.add_log_message(f"{record.service} {masked}")["cluster_id"])
             cluster_of[key] = found
             errorish[found] = errorish.get(found, False) or is_error_line(record)
+            warningish[found] = warningish.get(found, False) or is_warning_line(record)
         return found
 
     ref_spans: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
@@ -197,6 +215,7 @@ def find_template_shifts(
                 service=service,
                 template=template,
                 is_error=errorish.get(c, False),
+                is_warning=warningish.get(c, False),
                 is_new=is_new,
                 is_vanished=vanished,
                 before_per_min=before / ref_minutes,

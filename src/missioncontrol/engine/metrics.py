@@ -49,6 +49,10 @@ def to_grid(series: Sequence[MetricSeries]) -> Grid:
     positive = np.concatenate(diffs) if diffs else np.zeros(0)
     positive = positive[positive > 0]
     step = float(np.median(positive)) if positive.size else 60.0
+    if step >= 2.0:
+        # Scrape and export intervals are whole seconds; an estimate a little off, multiplied over
+        # hours of samples, would walk jittered samples into the wrong column.
+        step = float(round(step))
     start = min(s.timestamps[0] for s in nonempty)
     stop = max(s.timestamps[-1] for s in nonempty)
     n_cols = round((stop - start) / step) + 1

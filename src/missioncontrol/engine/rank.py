@@ -9,6 +9,7 @@ Resource saturation (CPU, memory), self time and errors that start in a service 
 """
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -96,7 +97,7 @@ def template_weight(s: TemplateShift) -> float:
         # Weighed like a broken pair, by how completely the line stopped: a code path that no
         # longer runs, the mark of an early return or an exception.
         return math.log2(1.0 + s.strength) * (1.0 - s.after_count / max(s.expected, 1.0))
-    kind = 1.0 if s.is_error else 0.25
+    kind = 1.0 if s.is_error else 0.6 if s.is_warning else 0.25
     novelty = 1.0 if s.is_new else 0.5
     return math.log2(1.0 + s.strength) * kind * novelty
 
@@ -189,6 +190,45 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
     return out, (min(onsets) if onsets else None)
 
 
+# When a service shows several fault kinds, which one is the cause: saturation and a slow network
+# explain latency and errors, not the other way round.
+CAUSAL_PRIORITY: dict[FaultKind, float] = {
+    FaultKind.CPU: 2.0,
+    FaultKind.MEMORY: 2.0,
+    FaultKind.NETWORK: 2.0,
+}
+
+_PEER_TROUBLE = re.compile(r"timeout|timed out|connect|unreachable|reset|refused", re.I)
+
+
+def leading_faults(s: "Scored") -> dict[FaultKind, float]:
+    """Return the service's fault kinds with their relative likelihood as the cause, most likely first.
+
+    Each kind is judged by its strongest line, not the sum: several latency views of one slowdown
+    (percentiles, self time) are one observation, and they are the symptom of a saturation.
+    """
+    strongest: dict[FaultKind, float] = {}
+    for c in s.contributions:
+        strongest[c.fault] = max(strongest.get(c.fault, 0.0), c.weight)
+    likelihood = {k: w * CAUSAL_PRIORITY.get(k, 1.0) for k, w in strongest.items()}
+    return {k: likelihood[k] for k in sorted(likelihood, key=lambda k: (-likelihood[k], k.value))}
+
+
+def named_peer(template: str, candidates: frozenset[ServiceId]) -> ServiceId | None:
+    """Return the longest service name that the template names as a whole word, if any.
+
+    "upstream call to quotes-db failed" names quotes-db: the line is written by the caller, but it
+    is evidence about the callee.
+    """
+    best: ServiceId | None = None
+    for name in candidates:
+        if len(name) < 3 or (best is not None and len(name) <= len(best)):
+            continue
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", template):
+            best = name
+    return best
+
+
 def score_services(
     findings: Mapping[ServiceId, ServiceFindings],
     graph: ServiceGraph | None,
@@ -200,6 +240,7 @@ def score_services(
     own: dict[ServiceId, tuple[list[Contribution], float | None]] = {
         s: own_strength(f) for s, f in sorted(findings.items())
     }
+    _credit_named_peers(own, findings, graph)
     raw_total = {s: sum(c.weight for c in cs) for s, (cs, _) in own.items()}
     scored: list[Scored] = []
     for service, (contribs, onset) in own.items():
@@ -217,13 +258,7 @@ def score_services(
                     share, culprit = ratio, callee
         adjusted: list[Contribution] = []
         for c in contribs:
-            family_label = c.label.split(":", 1)[0]
-            inheritable = family_label == "log" or any(
-                c.label == f"metric:{s.metric}"
-                for fam in INHERITABLE
-                for s in findings[service].metrics.get(fam, [])
-            )
-            if inheritable and culprit is not None and share > 0.0:
+            if c.is_inheritable and culprit is not None and share > 0.0:
                 discount = 0.8 * share
                 adjusted.append(
                     Contribution(
@@ -242,6 +277,51 @@ def score_services(
         )
     scored.sort(key=lambda s: (-s.total, s.service))
     return scored
+
+
+def _credit_named_peers(
+    own: dict[ServiceId, tuple[list[Contribution], float | None]],
+    findings: Mapping[ServiceId, ServiceFindings],
+    graph: ServiceGraph | None,
+) -> None:
+    """Move log evidence that names a callee from the writer to that callee, in place."""
+    for service in sorted(own):
+        f = findings[service]
+        if not f.log_shifts:
+            continue
+        peers = (
+            frozenset(graph.downstream(service, max_hops=8)) - {service}
+            if graph
+            else frozenset(own) - {service}
+        )
+        lead = ranked_shifts(f)[0]
+        peer = named_peer(lead.template, peers)
+        if peer is None:
+            continue
+        contribs, onset = own[service]
+        for i, c in enumerate(contribs):
+            if not c.label.startswith("log:"):
+                continue
+            contribs[i] = Contribution(
+                label=c.label,
+                fault=c.fault,
+                weight=c.weight * 0.2,
+                is_inheritable=False,
+                inherited_from=peer,
+                discount=0.8,
+            )
+            fault = FaultKind.NETWORK if _PEER_TROUBLE.search(lead.template) else FaultKind.ERRORS
+            peer_contribs, peer_onset = own.setdefault(peer, ([], None))
+            peer_contribs.append(
+                Contribution(
+                    label=f"named:{service}: {lead.template}",
+                    fault=fault,
+                    weight=c.weight * 0.5,
+                    is_inheritable=False,
+                )
+            )
+            if peer_onset is None:
+                own[peer] = (peer_contribs, onset)
 
 
 def _combine(contribs: list[Contribution]) -> float:

@@ -4,6 +4,7 @@ The engine reasons about families (is this CPU? latency seen by the server or by
 never about one vendor's exact names, so a new exporter needs at most a new row here.
 """
 
+import re
 from enum import StrEnum
 
 from missioncontrol.domain import FaultKind
@@ -23,41 +24,66 @@ class Family(StrEnum):
     OTHER = "other"
 
 
-# Ordered: the first row whose every fragment occurs in the lower-cased name wins.
-_RULES: tuple[tuple[tuple[str, ...], Family], ...] = (
-    (("node",), Family.NODE),
-    (("network", "lat"), Family.NETWORK),
-    (("network", "delay"), Family.NETWORK),
-    (("networkp",), Family.NETWORK),
-    (("rtt",), Family.NETWORK),
-    (("packet",), Family.NETWORK),
-    (("client", "lat"), Family.CLIENT_LATENCY),
-    (("cpu",), Family.CPU),
-    (("mem",), Family.MEMORY),
-    (("heap",), Family.MEMORY),
-    (("gc_",), Family.MEMORY),
-    (("success",), Family.SUCCESS),
-    (("error",), Family.ERRORS),
-    (("exception",), Family.ERRORS),
-    (("fail",), Family.ERRORS),
-    (("5xx",), Family.ERRORS),
-    (("lat",), Family.LATENCY),
-    (("duration",), Family.LATENCY),
-    (("response_time",), Family.LATENCY),
-    (("syscall",), Family.IO),
-    (("disk",), Family.IO),
-    (("workload",), Family.TRAFFIC),
-    (("ops",), Family.TRAFFIC),
-    (("request",), Family.TRAFFIC),
-    (("rps",), Family.TRAFFIC),
-    (("qps",), Family.TRAFFIC),
-    (("lod",), Family.TRAFFIC),
-    (("load",), Family.TRAFFIC),
-    (("throughput",), Family.TRAFFIC),
-    (("bytes",), Family.TRAFFIC),
-    (("receive",), Family.TRAFFIC),
-    (("transmit",), Family.TRAFFIC),
+# Ordered: the first row wins whose every group has a token of the name starting with one of its
+# prefixes. Names are split into words at punctuation and camelCase (`PodClientLatencyP90(s)` →
+# pod, client, latency, p90, s), so `translation` never reads as `lat`.
+_RULES: tuple[tuple[tuple[tuple[str, ...], ...], Family], ...] = (
+    ((("node",),), Family.NODE),
+    ((("network", "net"), ("lat", "delay", "p90", "p95", "p99", "rtt")), Family.NETWORK),
+    ((("networkp",),), Family.NETWORK),
+    ((("rtt",),), Family.NETWORK),
+    ((("packet",),), Family.NETWORK),
+    ((("client",), ("lat", "duration", "time")), Family.CLIENT_LATENCY),
+    ((("cpu",),), Family.CPU),
+    ((("mem",),), Family.MEMORY),
+    ((("heap",),), Family.MEMORY),
+    ((("gc",),), Family.MEMORY),
+    ((("oom",),), Family.MEMORY),
+    ((("success",),), Family.SUCCESS),
+    ((("error", "errors"),), Family.ERRORS),
+    ((("exception",),), Family.ERRORS),
+    ((("fail",),), Family.ERRORS),
+    ((("5xx",),), Family.ERRORS),
+    ((("lat", "latency"),), Family.LATENCY),
+    ((("duration",),), Family.LATENCY),
+    ((("response",), ("time",)), Family.LATENCY),
+    ((("syscall",),), Family.IO),
+    ((("disk",),), Family.IO),
+    ((("io",),), Family.IO),
+    ((("workload",),), Family.TRAFFIC),
+    ((("ops",),), Family.TRAFFIC),
+    ((("request", "requests"),), Family.TRAFFIC),
+    ((("rps", "qps"),), Family.TRAFFIC),
+    ((("lod", "load"),), Family.TRAFFIC),
+    ((("throughput",),), Family.TRAFFIC),
+    ((("bytes",),), Family.TRAFFIC),
+    ((("receive", "transmit"),), Family.TRAFFIC),
 )
+# Exact-token rules: these words are prefixes of too many others (`node` of `nodejs`, `io` of `iowait`
+# is fine but `io` of `ion` is not), so they must stand alone.
+_EXACT = frozenset({"node", "io", "gc", "net"})
+
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+[a-z]*|[a-z]+\d+", re.ASCII)
+
+
+def tokens_of(metric: str) -> tuple[str, ...]:
+    """Split a metric name into lower-case words: `PodClientLatencyP90(s)` → pod, client, latency, p90, s."""
+    words: list[str] = []
+    for part in re.split(r"[^A-Za-z0-9]+", metric):
+        words.extend(w.lower() for w in _WORDS.findall(part))
+    # Glue a letter and the digits after it (`p` `90` → `p90`) as exporters write percentiles.
+    glued: list[str] = []
+    for w in words:
+        if glued and glued[-1] in ("p",) and w.isdigit():
+            glued[-1] += w
+        else:
+            glued.append(w)
+    return tuple(glued)
+
+
+def _matches(token: str, prefix: str) -> bool:
+    return token == prefix if prefix in _EXACT else token.startswith(prefix)
+
 
 # Which way is bad: +1 up, −1 down, 0 both.
 DIRECTION: dict[Family, int] = {
@@ -91,8 +117,8 @@ FAULT_OF: dict[Family, FaultKind] = {
 
 def family_of(metric: str) -> Family:
     """Return the signal family of a metric name (`CpuUsageRate(%)` → CPU, `latency_p99` → LATENCY)."""
-    name = metric.lower()
-    for fragments, family in _RULES:
-        if all(f in name for f in fragments):
+    words = tokens_of(metric)
+    for groups, family in _RULES:
+        if all(any(_matches(w, p) for w in words for p in group) for group in groups):
             return family
     return Family.OTHER
