@@ -536,7 +536,8 @@ def _to_diagnosis(
                 )
             )
     service_rank = {s.service: i for i, s in enumerate(scored)}
-    hypotheses.sort(key=lambda h: (-h.confidence, service_rank[h.service], -h.score, h.fault.value))
+    # Suspects in the order of their probability, each one's fault kinds together, likeliest first.
+    hypotheses.sort(key=lambda h: (service_rank[h.service], -h.confidence, h.fault.value))
     top = hypotheses[0] if hypotheses else None
     weakened = _weakened(hypotheses, top, scored_by, findings)
     blast: tuple[ServiceId, ...] = ()
