@@ -186,6 +186,13 @@ def find_template_shifts(
     ref_minutes = max(_covered_minutes(reference), 1)
     after_minutes = max(_covered_minutes(after), 1)
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
+    mates = _span_mates(ref_spans)
+
+    def gone(service: ServiceId, c: int) -> bool:
+        before = ref_counts.get((service, c), 0)
+        expected = before / ref_lines[service] * after_lines[service] if ref_lines[service] else 0.0
+        return after_counts.get((service, c), 0) <= 0.25 * expected
+
     shifts: list[TemplateShift] = []
     for key in sorted(set(ref_counts) | set(after_counts)):
         service, c = key
@@ -206,6 +213,11 @@ def find_template_shifts(
             deficit = (expected - now) / math.sqrt(expected + 1.0)
             share_before = before / ref_lines[service]
             vanished = share_before >= 0.05 and expected >= 3.0 and now <= 0.25 * expected and deficit >= 3.0
+            # A line that went quiet together with every line it used to share a span with is an
+            # endpoint nobody called this time (a change of workload), not a changed code path.
+            span_mates = mates.get(key, ())
+            if vanished and span_mates and all(gone(service, m) for m in span_mates):
+                vanished = False
             surprise = deficit if vanished else 0.0
         if not (is_new or vanished or (now >= min_count and surprise >= 3.0)):
             continue
@@ -238,6 +250,26 @@ def find_template_shifts(
 
 def _strip_service(template: str) -> str:
     return template.split(" ", 1)[1] if " " in template else template
+
+
+def _span_mates(
+    ref_spans: Mapping[tuple[ServiceId, str], set[int]], *, min_support: int = 5, min_together: float = 0.9
+) -> dict[tuple[ServiceId, int], tuple[int, ...]]:
+    """Return, per (service, template), the templates that nearly always shared its spans."""
+    with_a: Counter[tuple[ServiceId, int]] = Counter()
+    with_ab: Counter[tuple[ServiceId, int, int]] = Counter()
+    for (service, _), ids in ref_spans.items():
+        for a in ids:
+            with_a[(service, a)] += 1
+            for b in ids:
+                if b != a:
+                    with_ab[(service, a, b)] += 1
+    mates: defaultdict[tuple[ServiceId, int], list[int]] = defaultdict(list)
+    for (service, a, b), n_ab in sorted(with_ab.items()):
+        n_a = with_a[(service, a)]
+        if n_a >= min_support and n_ab / n_a >= min_together:
+            mates[(service, a)].append(b)
+    return {k: tuple(v) for k, v in mates.items()}
 
 
 def _broken_pairs(
