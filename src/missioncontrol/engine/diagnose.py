@@ -23,28 +23,23 @@ from missioncontrol.domain import (
     Case,
     Change,
     Diagnosis,
-    Evidence,
-    EvidenceKind,
     FaultKind,
     Hypothesis,
     LogRecord,
     ServiceGraph,
     ServiceId,
     Span,
-    Stance,
     Weakened,
 )
+from missioncontrol.engine.evidence import cause_text, evidence_for, hop_evidence
 from missioncontrol.engine.findings import ServiceFindings
 from missioncontrol.engine.logs import LogFindings, find_template_shifts
 from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
 from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
 from missioncontrol.engine.rank import (
-    Contribution,
     Scored,
     confidences,
     leading_faults,
-    pair_weight,
-    ranked_shifts,
     score_services,
 )
 from missioncontrol.engine.traces import (
@@ -275,139 +270,6 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
 
 
-def _evidence_for(
-    scored: Scored, f: ServiceFindings, window: tuple[datetime, datetime], log_findings: LogFindings
-) -> list[Evidence]:
-    """Return the evidence chain of one service: each contribution with its query and window."""
-    out: list[Evidence] = []
-    for c in sorted(scored.contributions, key=lambda c: (-c.weight, c.label)):
-        out.append(_evidence_of_contribution(c, f, window, log_findings))
-    for change in f.changes:
-        has_own = any(c.weight >= 1.0 and c.inherited_from is None for c in scored.contributions)
-        out.append(
-            Evidence(
-                kind=EvidenceKind.RECENT_CHANGE,
-                service=f.service,
-                summary=(
-                    f"{change.kind.value} at {change.at:%H:%M:%S}: {change.description or 'no description'}"
-                    + ("" if has_own else " — but the service's own signals show no fault")
-                ),
-                source="changes",
-                query=f"changes where service={f.service!r} and at >= onset - window",
-                window=window,
-                stance=Stance.SUPPORTS if has_own else Stance.WEAKENS,
-                weight=0.3 if has_own else 0.0,
-            )
-        )
-    return out
-
-
-def _evidence_of_contribution(
-    c: Contribution, f: ServiceFindings, window: tuple[datetime, datetime], log_findings: LogFindings
-) -> Evidence:
-    kind_, _, detail = c.label.partition(":")
-    inherited = (
-        f" (discounted {c.discount:.0%}: {c.inherited_from} below it is as anomalous)"
-        if c.inherited_from
-        else ""
-    )
-    if kind_ == "metric":
-        best = next(s for scores in f.metrics.values() for s in scores if s.metric == detail)
-        return Evidence(
-            kind=EvidenceKind.METRIC_ANOMALY,
-            service=f.service,
-            summary=f"{detail} at {best.observed:.4g} against a baseline of {best.baseline:.4g} "
-            f"(held robust z {best.strength:.1f}){inherited}",
-            source="metrics",
-            query=f"{f.service}/{detail}",
-            window=window,
-            stance=Stance.SUPPORTS,
-            value=best.observed,
-            baseline=best.baseline,
-            weight=c.weight,
-        )
-    if kind_ == "log":
-        lead = ranked_shifts(f)[0]
-        what = "new" if lead.is_new else "vanished" if lead.is_vanished else "surging"
-        return Evidence(
-            kind=EvidenceKind.LOG_PATTERN,
-            service=f.service,
-            summary=f"{what} {'error ' if lead.is_error else ''}log template, {lead.after_count} lines "
-            f"({lead.before_per_min:.2f}/min before): {lead.template[:160]}"
-            f"; {f.log_origin_votes} traces start it here, {f.log_inherited_votes} show it echoed{inherited}",
-            source="logs",
-            query=f"drain3 template in service={f.service!r}: {lead.template[:200]!r} "
-            f"({log_findings.templates_mined} templates over {log_findings.lines_after} lines)",
-            window=window,
-            stance=Stance.SUPPORTS,
-            value=float(lead.after_count),
-            baseline=lead.before_per_min,
-            weight=c.weight,
-        )
-    if kind_ == "logpair":
-        pair = max(f.broken_pairs, key=lambda p: (pair_weight(p), p.first, p.missing))
-        return Evidence(
-            kind=EvidenceKind.LOG_PATTERN,
-            service=f.service,
-            summary=f"code path changed: in {pair.spans_missing} of {pair.spans_with_first} spans "
-            f"{pair.first[:80]!r} is no longer followed by {pair.missing[:80]!r} "
-            f"(about {pair.expected_missing:.1f} expected){inherited}",
-            source="logs",
-            query=f"spans of service={f.service!r} with template {pair.first[:120]!r} "
-            f"and without {pair.missing[:120]!r}",
-            window=window,
-            stance=Stance.SUPPORTS,
-            value=float(pair.spans_missing),
-            baseline=pair.expected_missing,
-            weight=c.weight,
-        )
-    if detail == "network" and f.network is not None:
-        (a, b), worst = f.network.edges[0]
-        return Evidence(
-            kind=EvidenceKind.TRACE_LATENCY,
-            service=f.service,
-            summary=f"calls to and from {f.service} got slower on the wire: "
-            f"median edge ×{f.network.ratio:.1f}, "
-            f"over {len(f.network.edges)} edges; worst {a} → {b} {worst.after_p90_ms:.1f} ms "
-            f"against {worst.before_p90_ms:.1f} ms",
-            source="traces",
-            query=f"client spans of calls into or out of service={f.service!r}: self time, p90",
-            window=window,
-            stance=Stance.SUPPORTS,
-            value=worst.after_p90_ms,
-            baseline=worst.before_p90_ms,
-            weight=c.weight,
-        )
-    if detail == "self_time" and f.self_time is not None:
-        st = f.self_time
-        return Evidence(
-            kind=EvidenceKind.TRACE_LATENCY,
-            service=f.service,
-            summary=f"own time per span p90 {st.after_p90_ms:.1f} ms against {st.before_p90_ms:.1f} ms "
-            f"(children excluded; {st.n_after} spans)",
-            source="traces",
-            query=f"spans where service={f.service!r}: duration minus children, p90",
-            window=window,
-            stance=Stance.SUPPORTS,
-            value=st.after_p90_ms,
-            baseline=st.before_p90_ms,
-            weight=c.weight,
-        )
-    return Evidence(
-        kind=EvidenceKind.TRACE_ERROR,
-        service=f.service,
-        summary=f"{f.errors_originated} failing spans start here (no failing child), "
-        f"{f.errors_originated_before} before the onset",
-        source="traces",
-        query=f"spans where service={f.service!r} and status=error and no child in error",
-        window=window,
-        stance=Stance.SUPPORTS,
-        value=float(f.errors_originated),
-        baseline=float(f.errors_originated_before),
-        weight=c.weight,
-    )
-
-
 def _path_to(
     graph: ServiceGraph | None, symptoms: Sequence[ServiceId], suspect: ServiceId
 ) -> tuple[ServiceId, ...]:
@@ -419,61 +281,6 @@ def _path_to(
         if p is not None and (best is None or len(p) < len(best)):
             best = p
     return best or (suspect,)
-
-
-def _hop_evidence(
-    path: tuple[ServiceId, ...],
-    scored_by: dict[ServiceId, Scored],
-    window: tuple[datetime, datetime],
-) -> list[Evidence]:
-    """Return one evidence item per hop between symptom and suspect: is the failure seen passing through?"""
-    out: list[Evidence] = []
-    for hop in path[:-1]:
-        s = scored_by.get(hop)
-        strongest = max(s.contributions, key=lambda c: c.weight, default=None) if s else None
-        if strongest is not None and strongest.weight > 0.5:
-            out.append(
-                Evidence(
-                    kind=EvidenceKind.PROPAGATION,
-                    service=hop,
-                    summary=f"{hop} is anomalous too ({strongest.label}), as a caller on the path would be",
-                    source="topology",
-                    query=f"{hop} → {path[-1]} along the call graph",
-                    window=window,
-                    stance=Stance.SUPPORTS,
-                    weight=0.0,
-                )
-            )
-        else:
-            out.append(
-                Evidence(
-                    kind=EvidenceKind.PROPAGATION,
-                    service=hop,
-                    summary=f"{hop} shows no clear anomaly: the failure may pass it unseen, or not at all",
-                    source="topology",
-                    query=f"{hop} → {path[-1]} along the call graph",
-                    window=window,
-                    stance=Stance.WEAKENS,
-                    weight=0.0,
-                )
-            )
-    return out
-
-
-def _cause_text(service: ServiceId, fault: FaultKind, lead: Contribution | None) -> str:
-    what = {
-        FaultKind.CPU: "CPU saturation",
-        FaultKind.MEMORY: "memory pressure",
-        FaultKind.LATENCY: "slow responses of its own",
-        FaultKind.ERRORS: "errors originating here",
-        FaultKind.WRONG_OUTPUT: "wrong results (a changed code path, no errors or latency)",
-        FaultKind.NETWORK: "network delay",
-        FaultKind.DEPENDENCY: "a failing dependency",
-        FaultKind.BAD_CHANGE: "a bad change",
-        FaultKind.UNKNOWN: "an anomaly of unknown kind",
-    }[fault]
-    detail = f" — strongest signal {lead.label}" if lead else ""
-    return f"{what} in {service}{detail}"
 
 
 def _to_diagnosis(
@@ -508,7 +315,7 @@ def _to_diagnosis(
         weight_of_kept = sum(likelihood[k] for k in faults)
         path = _path_to(graph, symptoms, s.service)
         evidence = tuple(
-            _evidence_for(s, findings[s.service], span, log_findings) + _hop_evidence(path, scored_by, span)
+            evidence_for(s, findings[s.service], span, log_findings) + hop_evidence(path, scored_by, span)
         )
         for rank, fault in enumerate(faults):
             # The service's probability is split over its fault kinds by their weight.
@@ -527,7 +334,7 @@ def _to_diagnosis(
                 Hypothesis(
                     service=s.service,
                     fault=fault,
-                    cause=_cause_text(s.service, fault, lead),
+                    cause=cause_text(s.service, fault, lead),
                     score=s.total if rank == 0 else by_fault[fault],
                     confidence=round(p * share, 4),
                     path=path,

@@ -75,6 +75,7 @@ class Contribution:
     is_inheritable: bool
     inherited_from: ServiceId | None = None
     discount: float = 0.0
+    reason: str = ""  # why it was discounted, in words
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,7 @@ def score_services(
                         is_inheritable=True,
                         inherited_from=culprit,
                         discount=discount,
+                        reason=f"{culprit} below it is as anomalous and went wrong no later",
                     )
                 )
             else:
@@ -309,6 +311,7 @@ def _credit_named_peers(
                 is_inheritable=False,
                 inherited_from=peer,
                 discount=0.8,
+                reason=f"the line names {peer}",
             )
             fault = FaultKind.NETWORK if _PEER_TROUBLE.search(lead.template) else FaultKind.ERRORS
             peer_contribs, peer_onset = own.setdefault(peer, ([], None))
