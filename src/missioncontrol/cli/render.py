@@ -110,30 +110,35 @@ def bench_table(report: dict[str, Any]) -> Group:
     """Return the benchmark table for one dataset and time mode, with a per-fault breakdown."""
     title = f"{report['dataset']} — time {report['time']} — {report['cases']} cases"
     table = Table(title=title)
-    for col in ("method", "AC@1", "AC@3", "Avg@5", "MRR", "ECE", "median s", "p95 s", "peak RSS MB"):
-        table.add_column(col, justify="right" if col != "method" else "left")
+    table.add_column("method", no_wrap=True, min_width=14)
+    for col in ("AC@1", "AC@3", "Avg@5", "MRR", "ECE", "med s", "p95 s", "MB"):
+        table.add_column(col, justify="right", no_wrap=True)
     for name, m in report["methods"].items():
         table.add_row(
             name,
-            f"{m['ac1']:.3f}",
-            f"{m['ac3']:.3f}",
-            f"{m['avg5']:.3f}",
-            f"{m['mrr']:.3f}",
-            f"{m['ece']:.3f}",
+            f"{m['ac1']:.2f}",
+            f"{m['ac3']:.2f}",
+            f"{m['avg5']:.2f}",
+            f"{m['mrr']:.2f}",
+            f"{m['ece']:.2f}",
             f"{m['median_s']:.3f}",
             f"{m['p95_s']:.3f}",
             f"{m['peak_rss_mb']:.0f}",
         )
     faults = sorted({f for m in report["methods"].values() for f in m["by_fault"]})
-    by_fault = Table(title="AC@1 / Avg@5 by fault type")
-    by_fault.add_column("method")
+    by_fault = Table(title="AC@1/Avg@5 by fault type (cases)")
+    by_fault.add_column("method", no_wrap=True, min_width=14)
+    counts = {
+        f: next(m["by_fault"][f]["n"] for m in report["methods"].values() if f in m["by_fault"])
+        for f in faults
+    }
     for f in faults:
-        by_fault.add_column(f, justify="right")
+        by_fault.add_column(f"{f} ({counts[f]})", justify="right", overflow="fold")
     for name, m in report["methods"].items():
         cells = []
         for f in faults:
             s = m["by_fault"].get(f)
-            cells.append(f"{s['ac1']:.2f} / {s['avg5']:.2f} (n={s['n']})" if s else "")
+            cells.append(f"{s['ac1']:.2f}/{s['avg5']:.2f}" if s else "")
         by_fault.add_row(name, *cells)
     return Group(table, by_fault)
 

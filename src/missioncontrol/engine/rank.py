@@ -320,7 +320,8 @@ def _credit_named_peers(
                     label=f"named:{service}: {lead.template}",
                     fault=fault,
                     weight=c.weight * 0.5,
-                    is_inheritable=False,
+                    # The named service may itself be failing because of one of its own callees.
+                    is_inheritable=True,
                 )
             )
             if peer_onset is None:
