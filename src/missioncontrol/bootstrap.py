@@ -65,10 +65,11 @@ def export_case(labeled: LabeledCase, folder: Path, *, compress: bool) -> None:
     write_case(labeled, folder, compress=compress)
 
 
-def scale_cases(n_services: int, *, count: int, seed: int = 1) -> list[LabeledCase]:
-    """Return `count` simulated incidents on one estate of `n_services` (metrics only above 500)."""
+def scale_cases(
+    n_services: int, *, count: int, with_logs_and_spans: bool, seed: int = 1
+) -> list[LabeledCase]:
+    """Return `count` simulated incidents on one estate of `n_services`, each fault kind in turn."""
     estate = generate_estate(n_services, seed=seed)
-    rich_telemetry = n_services <= 500
     faults = sorted(SUPPORTED_FAULTS)
     return [
         simulate_incident(
@@ -76,8 +77,8 @@ def scale_cases(n_services: int, *, count: int, seed: int = 1) -> list[LabeledCa
             fault=faults[i % len(faults)],
             culprit=None,
             seed=seed * 1000 + i,
-            with_logs=rich_telemetry,
-            with_spans=rich_telemetry,
+            with_logs=with_logs_and_spans,
+            with_spans=with_logs_and_spans,
         )
         for i in range(count)
     ]

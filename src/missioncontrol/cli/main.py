@@ -188,11 +188,14 @@ def _scale_bench(
     engine = bootstrap.build_engine(settings)
     rows: list[dict[str, Any]] = []
     with _progress() as progress:
-        for size in sizes:
-            task = progress.add_task(f"{size} services", total=per_size)
+        for size, full in ((size, full) for size in sizes for full in (False, True)):
+            telemetry = "metrics, logs, spans" if full else "metrics"
+            task = progress.add_task(f"{size} services, {telemetry}", total=per_size)
             seconds: list[float] = []
             hits = 0
-            for labeled in bootstrap.scale_cases(size, count=per_size):
+            cases = bootstrap.scale_cases(size, count=per_size + 1, with_logs_and_spans=full)
+            engine.diagnose(cases[0].case)  # warm-up, not timed: first-call costs are not diagnosis
+            for labeled in cases[1:]:
                 started = time.perf_counter()
                 diagnosis = engine.diagnose(labeled.case)
                 seconds.append(time.perf_counter() - started)
@@ -203,6 +206,7 @@ def _scale_bench(
             rows.append(
                 {
                     "services": size,
+                    "telemetry": telemetry,
                     "cases": len(seconds),
                     "p50_s": round(statistics.median(seconds), 4),
                     "p99_s": round(seconds[min(len(seconds) - 1, int(0.99 * len(seconds)))], 4),

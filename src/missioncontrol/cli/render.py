@@ -146,11 +146,12 @@ def bench_table(report: dict[str, Any]) -> Group:
 def scale_table(rows: Sequence[dict[str, Any]]) -> Table:
     """Return the diagnosis-time table per estate size."""
     table = Table(title="Diagnosis time by estate size (simulated)")
-    for col in ("services", "cases", "p50 s", "p99 s", "max s", "top-1 hits"):
+    for col in ("services", "telemetry", "cases", "p50 s", "p99 s", "max s", "top-1 hits"):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
             str(r["services"]),
+            r["telemetry"],
             str(r["cases"]),
             f"{r['p50_s']:.3f}",
             f"{r['p99_s']:.3f}",
