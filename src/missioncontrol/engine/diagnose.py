@@ -155,7 +155,9 @@ class Engine:
             )
             return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.ALERT, why)
         onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)
-        return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.DATA, why)
+        # A change point splits between two samples; analyse from one step before it.
+        start = onset - grid.step
+        return Window(start, min(last, onset + cfg.max_after_s), OnsetSource.DATA, why, estimate=onset)
 
 
 ALTERNATIVE_FAULT_WEIGHT = 1.0
@@ -295,6 +297,7 @@ def _to_diagnosis(
     log_findings: LogFindings,
 ) -> Diagnosis:
     span = (_utc(window.onset), _utc(max(window.end, window.onset)))
+    began = _utc(window.began_at)
     probs = confidences(
         [s.total for s in scored],
         temperature=cfg.temperature,
@@ -352,14 +355,14 @@ def _to_diagnosis(
         blast = tuple(
             sorted(s for s in graph.upstream(top.service, max_hops=cfg.max_hops) if s != top.service)
         )
-    notes = [f"onset {span[0]:%Y-%m-%d %H:%M:%S}Z ({window.source.value}): {window.explanation}"]
+    notes = [f"onset {began:%Y-%m-%d %H:%M:%S}Z ({window.source.value}): {window.explanation}"]
     if top is None or sum(h.confidence for h in hypotheses if h.service == top.service) < CONFIDENT:
         notes.append("no confident cause: the evidence does not single out one service")
     return Diagnosis(
         case_id=case.id,
         method=method,
         symptom=symptoms[0] if len(symptoms) == 1 else (case.alert.service if case.alert else None),
-        onset_at=span[0],
+        onset_at=began,
         window=span,
         hypotheses=tuple(hypotheses),
         weakened=weakened,

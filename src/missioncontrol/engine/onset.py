@@ -19,12 +19,22 @@ class OnsetSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """The incident window: onset (Unix seconds) to end, and how the onset was decided."""
+    """The incident window: analysis from `onset` to `end` (Unix seconds), and how it was decided.
+
+    `estimate` is the best guess of when the fault began, for the brief. `onset` may lie a little
+    earlier: a window that starts early only dilutes the evidence, one that starts late misses it.
+    """
 
     onset: float
     end: float
     source: OnsetSource
     explanation: str
+    estimate: float | None = None
+
+    @property
+    def began_at(self) -> float:
+        """Return the best estimate of when the fault began."""
+        return self.onset if self.estimate is None else self.estimate
 
 
 def _earliest_strong(weights: np.ndarray, *, share: float) -> int:
@@ -136,5 +146,8 @@ def onset_from_data(grid: Grid, *, search_s: float, lookback_s: float) -> tuple[
     weights = np.bincount(best[strong], weights=np.log1p(best_stat[strong]), minlength=ks.size)
     # Smooth by one bin either side: series split a step apart are describing the same change.
     smooth = weights + np.concatenate([[0.0], weights[:-1]]) + np.concatenate([weights[1:], [0.0]])
+    # Only a split some series actually voted for may be the onset: smoothing must not pull it a
+    # step earlier than any series changed.
+    smooth = np.where(weights > 0.0, smooth, 0.0)
     onset = float(times[ks[_earliest_strong(smooth, share=0.6)]])
     return onset, f"{int(strong.sum())} series share a change point; no alert to anchor on"
