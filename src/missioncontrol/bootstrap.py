@@ -45,9 +45,12 @@ def open_source(name: str, settings: Settings, *, data_root: Path | None = None)
     root = data_root or settings.data_root
     if name in ("nezha-tt", "nezha-ob", "rcd-sockshop"):
         if root is None or not root.is_dir():
+            looked = (
+                f"{root} is not a folder" if root is not None else f"no ../shared/datasets from {Path.cwd()}"
+            )
             raise UnknownDataset(
                 f"dataset {name!r} needs the datasets root: pass --data PATH or set MISSIONCONTROL_DATA_ROOT "
-                f"(looked for ../shared/datasets from {Path.cwd()})"
+                f"({looked})"
             )
         if name == "rcd-sockshop":
             return RcdSource(root)

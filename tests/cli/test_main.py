@@ -226,11 +226,6 @@ def test_bad_input_exits_2_with_one_error_line(args: list[str], named: list[str]
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bootstrap.open_source ignores the --data it was given in its message: it says "
-    "'looked for ../shared/datasets from <cwd>' and never names /nonexistent",
-)
 def test_missing_data_root_error_names_the_path_given() -> None:
     result = run("bench", "--dataset", "nezha-tt", "--data", "/nonexistent")
 
@@ -238,10 +233,6 @@ def test_missing_data_root_error_names_the_path_given() -> None:
     assert "/nonexistent" in error_line(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dataset export calls int() on the part after '#' unchecked: ValueError traceback, exit 1",
-)
 def test_dataset_export_rejects_a_non_numeric_index(tmp_path: Path) -> None:
     result = run("dataset", "export", "simulated#x", "--out", str(tmp_path / "out"))
 
@@ -249,11 +240,6 @@ def test_dataset_export_rejects_a_non_numeric_index(tmp_path: Path) -> None:
     assert "'x'" in error_line(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dataset export DATASET#N with no case N prints 'Wrote 0 case folder(s)' and exits 0; "
-    "investigate treats the same spec as an error",
-)
 def test_dataset_export_of_a_missing_case_is_an_error(case_folder: Path, tmp_path: Path) -> None:
     result = run("dataset", "export", f"cases:{case_folder.parent}#5", "--out", str(tmp_path / "out"))
 
@@ -262,10 +248,6 @@ def test_dataset_export_of_a_missing_case_is_an_error(case_folder: Path, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="write_case raises FileExistsError, which dataset export does not catch: traceback, exit 1",
-)
 def test_dataset_export_into_a_used_folder_is_a_one_line_error(case_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_ok("dataset", "export", f"cases:{case_folder.parent}", "--out", str(out))
@@ -292,11 +274,6 @@ class CountingSource:
             yield self.first
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dataset export DATASET#N keeps reading every case after N (simulated#1 builds all 69 "
-    "incidents, about 9 s; nezha-ob#1 loads all 56 cases) instead of stopping at case N",
-)
 def test_dataset_export_of_one_case_stops_reading_after_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -24,7 +24,7 @@ app = typer.Typer(
 dataset_app = typer.Typer(help="List and export incident cases.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the terminal width
 
 DataOption = Annotated[
     Path | None, typer.Option("--data", help="Datasets root (default ../shared/datasets where it exists).")
@@ -92,7 +92,10 @@ def investigate(
 ) -> None:
     """Investigate one incident case and print its brief."""
     settings = Settings()
-    mode = _time_modes(time_mode)[0]
+    modes = _time_modes(time_mode)
+    if len(modes) != 1:
+        raise _fail("--time must be given or found for one investigation, not both")
+    mode = modes[0]
     try:
         labeled = _find_case(case, settings, data, mode)
         diagnosis = bootstrap.build_engine(settings).diagnose(labeled.case)
@@ -136,14 +139,19 @@ def bench(
             json_out.write_text(json.dumps(rows, indent=2))
         return
     names = dataset or ["nezha-tt", "nezha-ob", "rcd-sockshop"]
+    modes = _time_modes(time_mode)
+    try:
+        # Check every name before spending minutes on the first dataset.
+        sources = {name: bootstrap.open_source(name, settings, data_root=data) for name in names}
+    except MissionControlError as exc:
+        raise _fail(str(exc)) from None
     reports: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     methods = bootstrap.build_methods(settings)
     for name in names:
-        for mode in _time_modes(time_mode):
+        for mode in modes:
             try:
-                source = bootstrap.open_source(name, settings, data_root=data)
-                cases = list(_take(source.cases(time_mode=mode), limit))
+                cases = list(_take(sources[name].cases(time_mode=mode), limit))
             except MissionControlError as exc:
                 raise _fail(str(exc)) from None
             with _progress() as progress:
@@ -240,15 +248,24 @@ def dataset_export(
     """Write loaded cases as case folders (the neutral exchange format), truth included."""
     settings = Settings()
     name, _, index = dataset.partition("#")
+    if index and not (index.isdigit() and int(index) >= 1):
+        raise _fail(f"case number in {dataset!r} must be a whole number from 1, not {index!r}")
+    wanted = int(index) if index else None
     try:
         source = bootstrap.open_source(name, settings, data_root=data)
         written = 0
         for i, labeled in enumerate(source.cases(time_mode=TimeMode.GIVEN), 1):
-            if index and i != int(index):
+            if wanted is not None and i != wanted:
                 continue
             folder = out / f"case-{i:03d}"
+            if folder.exists():
+                raise _fail(f"{folder} exists already: export into an empty folder")
             bootstrap.export_case(labeled, folder, compress=compress)
             written += 1
+            if wanted is not None:
+                break
     except MissionControlError as exc:
         raise _fail(str(exc)) from None
+    if wanted is not None and written == 0:
+        raise _fail(f"no case {dataset!r}: {name} has fewer than {wanted} cases")
     console.print(f"Wrote {written} case folder(s) under {out}")
