@@ -169,11 +169,13 @@ def find_template_shifts(
     after_lines: Counter[ServiceId] = Counter()
     first_seen: dict[tuple[ServiceId, int], float] = {}
     traces: defaultdict[tuple[ServiceId, int], set[str]] = defaultdict(set)
+    after_clusters: list[tuple[ServiceId, int, float]] = []
     for r in after:
         c = cluster(r)
         key = (r.service, c)
         after_counts[key] += 1
         after_lines[r.service] += 1
+        after_clusters.append((r.service, c, r.timestamp))
         first_seen[key] = min(first_seen.get(key, r.timestamp), r.timestamp)
         if r.trace_id and len(traces[key]) < max_trace_ids:
             traces[key].add(r.trace_id)
@@ -187,11 +189,15 @@ def find_template_shifts(
     after_minutes = max(_covered_minutes(after), 1)
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
     mates = _span_mates(ref_spans)
+    broken = _broken_pairs(ref_spans, after_spans, span_meta, templates, max_trace_ids=max_trace_ids)
+    since_counts, since_lines = _counts_since_change(
+        after_clusters, broken, first_seen, ref_counts, after_counts, min_count=min_count
+    )
 
     def gone(service: ServiceId, c: int) -> bool:
         before = ref_counts.get((service, c), 0)
-        expected = before / ref_lines[service] * after_lines[service] if ref_lines[service] else 0.0
-        return after_counts.get((service, c), 0) <= 0.25 * expected
+        expected = before / ref_lines[service] * since_lines[service] if ref_lines[service] else 0.0
+        return since_counts.get((service, c), 0) <= 0.25 * expected
 
     shifts: list[TemplateShift] = []
     for key in sorted(set(ref_counts) | set(after_counts)):
@@ -207,12 +213,22 @@ def find_template_shifts(
         surprise = (now - expected) / math.sqrt(expected + 1.0)
         is_new = before == 0 and now >= min_count
         vanished = False
-        if ref_lines[service] and after_lines[service] and now < expected:
+        # Judged from the service's first sign of change on (see _counts_since_change).
+        now_since = since_counts.get(key, 0)
+        expected_since = before / ref_lines[service] * since_lines[service] if ref_lines[service] else 0.0
+        if ref_lines[service] and since_lines[service] and now_since < expected_since:
             # Compare shares, not rates: a service that merely got less traffic has not lost a
             # template. One that all but stopped writing a common line has changed its code path.
-            deficit = (expected - now) / math.sqrt(expected + 1.0)
+            deficit = (expected_since - now_since) / math.sqrt(expected_since + 1.0)
             share_before = before / ref_lines[service]
-            vanished = share_before >= 0.05 and expected >= 3.0 and now <= 0.25 * expected and deficit >= 3.0
+            vanished = (
+                share_before >= 0.05
+                and expected_since >= 3.0
+                and now_since <= 0.25 * expected_since
+                and deficit >= 3.0
+            )
+            if vanished:
+                now, expected = now_since, expected_since
             # A line that went quiet together with every line it used to share a span with is an
             # endpoint nobody called this time (a change of workload), not a changed code path.
             span_mates = mates.get(key, ())
@@ -241,7 +257,7 @@ def find_template_shifts(
         )
     return LogFindings(
         shifts=tuple(shifts),
-        broken_pairs=_broken_pairs(ref_spans, after_spans, span_meta, templates, max_trace_ids=max_trace_ids),
+        broken_pairs=broken,
         templates_mined=len(templates),
         lines_after=len(after),
         lines_reference=len(reference),
@@ -250,6 +266,35 @@ def find_template_shifts(
 
 def _strip_service(template: str) -> str:
     return template.split(" ", 1)[1] if " " in template else template
+
+
+def _counts_since_change(
+    after_clusters: Sequence[tuple[ServiceId, int, float]],
+    broken: Sequence[BrokenPair],
+    first_seen: Mapping[tuple[ServiceId, int], float],
+    ref_counts: Mapping[tuple[ServiceId, int], int],
+    after_counts: Mapping[tuple[ServiceId, int], int],
+    *,
+    min_count: int,
+) -> tuple[Counter[tuple[ServiceId, int]], Counter[ServiceId]]:
+    """Count each service's lines from its first sign of change (a new template or a broken pair) on.
+
+    The window may open before the fault; lines from before a service changed would make a line
+    that has since stopped look as if it were still being written.
+    """
+    start: dict[ServiceId, float] = {}
+    for pair in broken:
+        start[pair.service] = min(start.get(pair.service, pair.first_seen), pair.first_seen)
+    for key, at in first_seen.items():
+        if ref_counts.get(key, 0) == 0 and after_counts.get(key, 0) >= min_count:
+            start[key[0]] = min(start.get(key[0], at), at)
+    counts: Counter[tuple[ServiceId, int]] = Counter()
+    lines: Counter[ServiceId] = Counter()
+    for service, c, at in after_clusters:
+        if at >= start.get(service, -math.inf):
+            counts[(service, c)] += 1
+            lines[service] += 1
+    return counts, lines
 
 
 def _span_mates(
@@ -302,22 +347,32 @@ def _broken_pairs(
     needs: defaultdict[tuple[ServiceId, int], list[tuple[int, float]]] = defaultdict(list)
     for (service, a, b), p in pairs.items():
         needs[(service, a)].append((b, p))
-    n_first: Counter[tuple[ServiceId, int, int]] = Counter()
-    n_missing: Counter[tuple[ServiceId, int, int]] = Counter()
-    first_seen: dict[tuple[ServiceId, int, int], float] = {}
+    # Per pair, every span that reached its first line: (when, whether the second line was missing).
+    reached: defaultdict[tuple[ServiceId, int, int], list[tuple[float, bool]]] = defaultdict(list)
     traces: defaultdict[tuple[ServiceId, int, int], set[str]] = defaultdict(set)
     for span_key, ids in after_spans.items():
         service = span_key[0]
+        at, trace_id = span_meta[span_key]
         for a in ids:
             for b, _ in needs.get((service, a), ()):
                 key = (service, a, b)
-                n_first[key] += 1
-                if b not in ids:
-                    n_missing[key] += 1
-                    at, trace_id = span_meta[span_key]
-                    first_seen[key] = min(first_seen.get(key, at), at)
-                    if trace_id and len(traces[key]) < max_trace_ids:
-                        traces[key].add(trace_id)
+                missing = b not in ids
+                reached[key].append((at, missing))
+                if missing and trace_id and len(traces[key]) < max_trace_ids:
+                    traces[key].add(trace_id)
+    n_first: Counter[tuple[ServiceId, int, int]] = Counter()
+    n_missing: Counter[tuple[ServiceId, int, int]] = Counter()
+    first_seen: dict[tuple[ServiceId, int, int], float] = {}
+    for key, visits in reached.items():
+        breaks = [at for at, missing in visits if missing]
+        if not breaks:
+            continue
+        # Count from the first break on: a window that opened a little before the fault must not
+        # dilute how often the path now breaks with spans from before it broke.
+        first_seen[key] = min(breaks)
+        since = [missing for at, missing in visits if at >= first_seen[key]]
+        n_first[key] = len(since)
+        n_missing[key] = sum(since)
     out: list[BrokenPair] = []
     for key in sorted(n_missing):
         service, a, b = key

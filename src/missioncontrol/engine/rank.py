@@ -38,7 +38,7 @@ INHERITABLE = frozenset(
 
 
 def metric_weight(z: float) -> float:
-    """Map a held robust z-score to evidence weight: 0 below 3, then logarithmic."""
+    """Map a held robust z-score to evidence weight: 0 up to 2.5, then logarithmic."""
     return math.log2(1.0 + max(z - 2.5, 0.0))
 
 
