@@ -188,8 +188,9 @@ def find_template_shifts(
     ref_minutes = max(_covered_minutes(reference), 1)
     after_minutes = max(_covered_minutes(after), 1)
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
-    mates = _span_mates(ref_spans)
-    broken = _broken_pairs(ref_spans, after_spans, span_meta, templates, max_trace_ids=max_trace_ids)
+    together = _together(ref_spans)
+    mates = _span_mates(together)
+    broken = _broken_pairs(together, after_spans, span_meta, templates, max_trace_ids=max_trace_ids)
     since_counts, since_lines = _counts_since_change(
         after_clusters, broken, first_seen, ref_counts, after_counts, min_count=min_count
     )
@@ -297,10 +298,13 @@ def _counts_since_change(
     return counts, lines
 
 
-def _span_mates(
+Together = dict[tuple[ServiceId, int, int], float]
+
+
+def _together(
     ref_spans: Mapping[tuple[ServiceId, str], set[int]], *, min_support: int = 5, min_together: float = 0.9
-) -> dict[tuple[ServiceId, int], tuple[int, ...]]:
-    """Return, per (service, template), the templates that nearly always shared its spans."""
+) -> Together:
+    """Return P(B in span | A in span) per (service, A, B), for pairs that nearly always go together."""
     with_a: Counter[tuple[ServiceId, int]] = Counter()
     with_ab: Counter[tuple[ServiceId, int, int]] = Counter()
     for (service, _), ids in ref_spans.items():
@@ -309,39 +313,30 @@ def _span_mates(
             for b in ids:
                 if b != a:
                     with_ab[(service, a, b)] += 1
+    return {
+        key: n_ab / with_a[(key[0], key[1])]
+        for key, n_ab in sorted(with_ab.items())
+        if with_a[(key[0], key[1])] >= min_support and n_ab / with_a[(key[0], key[1])] >= min_together
+    }
+
+
+def _span_mates(pairs: Together) -> dict[tuple[ServiceId, int], tuple[int, ...]]:
+    """Return, per (service, template), the templates that nearly always shared its spans."""
     mates: defaultdict[tuple[ServiceId, int], list[int]] = defaultdict(list)
-    for (service, a, b), n_ab in sorted(with_ab.items()):
-        n_a = with_a[(service, a)]
-        if n_a >= min_support and n_ab / n_a >= min_together:
-            mates[(service, a)].append(b)
+    for service, a, b in pairs:
+        mates[(service, a)].append(b)
     return {k: tuple(v) for k, v in mates.items()}
 
 
 def _broken_pairs(
-    ref_spans: Mapping[tuple[ServiceId, str], set[int]],
+    pairs: Together,
     after_spans: Mapping[tuple[ServiceId, str], set[int]],
     span_meta: Mapping[tuple[ServiceId, str], tuple[float, str]],
     templates: Mapping[int, str],
     *,
-    min_support: int = 5,
-    min_together: float = 0.9,
     max_trace_ids: int,
 ) -> tuple[BrokenPair, ...]:
     """Find template pairs that shared a span in the reference period and are now often apart."""
-    # In the reference period: for each service, how often A appears in a span, and with B.
-    with_a: Counter[tuple[ServiceId, int]] = Counter()
-    with_ab: Counter[tuple[ServiceId, int, int]] = Counter()
-    for (service, _), ids in ref_spans.items():
-        for a in ids:
-            with_a[(service, a)] += 1
-            for b in ids:
-                if b != a:
-                    with_ab[(service, a, b)] += 1
-    pairs = {
-        key: n_ab / with_a[(key[0], key[1])]
-        for key, n_ab in with_ab.items()
-        if with_a[(key[0], key[1])] >= min_support and n_ab / with_a[(key[0], key[1])] >= min_together
-    }
     if not pairs:
         return ()
     needs: defaultdict[tuple[ServiceId, int], list[tuple[int, float]]] = defaultdict(list)
