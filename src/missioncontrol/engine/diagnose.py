@@ -13,7 +13,7 @@ Deterministic: analyzers return values that are merged in a fixed order, so the 
 never changes the answer.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,32 +96,27 @@ class Engine:
 
         after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s)
         after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
-        tasks: list[Callable[[], object]] = [
-            lambda: score_series(
+        # The analyzers are independent; each returns a value and they are merged in a fixed order,
+        # so the number of workers never changes the answer.
+        with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
+            series_scores = pool.submit(
+                score_series,
                 grid,
                 onset=window.onset,
                 end=window.end,
                 lookback_s=cfg.lookback_s,
                 reference=reference_grid if reference_grid.keys else None,
-            ),
-            lambda: find_template_shifts(after_logs, reference_logs),
-            lambda: _time_shifts(after_spans, reference_spans),
-            lambda: (error_origins(after_spans), error_origins(reference_spans)),
-        ]
-        if cfg.workers > 1:
-            with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
-                results = [f.result() for f in [pool.submit(t) for t in tasks]]
-        else:
-            results = [t() for t in tasks]
-        series_scores, log_findings, time_shifts, origins = results
-        assert isinstance(log_findings, LogFindings)
-
+            )
+            log_findings_ = pool.submit(find_template_shifts, after_logs, reference_logs)
+            time_shifts = pool.submit(_time_shifts, after_spans, reference_spans)
+            origins = pool.submit(lambda: (error_origins(after_spans), error_origins(reference_spans)))
+        log_findings = log_findings_.result()
         findings = _gather(
             scope,
-            series_scores,  # type: ignore[arg-type]
+            series_scores.result(),
             log_findings,
-            time_shifts,  # type: ignore[arg-type]
-            origins,  # type: ignore[arg-type]
+            time_shifts.result(),
+            origins.result(),
             _recent_changes(case.changes, window, cfg.change_window_s),
         )
         if (log_findings.shifts or log_findings.broken_pairs) and after_spans:
