@@ -30,9 +30,11 @@ fix: $(STAMP)
 	$(BIN)/ruff check --fix src tests
 
 bench: $(STAMP)  ## Benchmark on the real datasets, both time modes
+	mkdir -p out
 	$(BIN)/missionctl bench --json out/bench.json
 
-bench-scale: $(STAMP)
+bench-scale: $(STAMP)  ## Diagnosis time on simulated estates of 50, 500 and 5,000 services
+	mkdir -p out
 	$(BIN)/missionctl bench --scale --json out/scale.json
 
 clean:
