@@ -94,7 +94,7 @@ class Engine:
         window = self._window(case, grid)
         reference_grid = to_grid([m for m in case.baseline.metrics if scope is None or m.service in scope])
 
-        after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s)
+        after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s, scope)
         after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
         # The analyzers are independent; each returns a value and they are merged in a fixed order,
         # so the number of workers never changes the answer.
@@ -192,12 +192,24 @@ def _scope(
     return frozenset(suspects)
 
 
-def _split_logs(case: Case, window: Window, lookback_s: float) -> tuple[list[LogRecord], list[LogRecord]]:
-    after = [r for r in case.telemetry.logs if window.onset <= r.timestamp <= window.end]
+def _split_logs(
+    case: Case, window: Window, lookback_s: float, scope: frozenset[ServiceId] | None
+) -> tuple[list[LogRecord], list[LogRecord]]:
+    """Return the in-scope log lines after the onset, and the reference lines to compare them with."""
+
+    def wanted(r: LogRecord) -> bool:
+        # Mining is the costliest step: lines of services outside the scope cannot name a suspect.
+        return scope is None or r.service in scope
+
+    after = [r for r in case.telemetry.logs if window.onset <= r.timestamp <= window.end and wanted(r)]
     if case.baseline.logs:
         # A known-healthy period beats the minutes before the onset, which may hold an earlier fault.
-        return after, list(case.baseline.logs)
-    before = [r for r in case.telemetry.logs if window.onset - lookback_s <= r.timestamp < window.onset]
+        return after, [r for r in case.baseline.logs if wanted(r)]
+    before = [
+        r
+        for r in case.telemetry.logs
+        if window.onset - lookback_s <= r.timestamp < window.onset and wanted(r)
+    ]
     return after, before
 
 
