@@ -109,6 +109,18 @@ def to_injections(document: object, *, path: str) -> tuple[Injection, ...]:
     return tuple(sorted(injections, key=lambda i: (i.at, i.pod, i.fault)))
 
 
+def _complete_rows(table: Rows, need: int) -> Iterable[tuple[int, Sequence[str]]]:
+    """Yield (1-based row number, cells) for non-empty rows; a row with too few cells is an error."""
+    for number, cells in enumerate(table.rows, start=1):
+        if not cells:
+            continue
+        if len(cells) < need:
+            raise CaseFormatError(
+                table.path, f"expected {len(table.header)} cells, found {len(cells)}", row=number
+            )
+        yield number, cells
+
+
 def to_columns(table: Rows) -> dict[str, Series]:
     """Return every numeric column of a `Time,...` table as a series keyed by column name.
 
@@ -121,13 +133,7 @@ def to_columns(table: Rows) -> dict[str, Series]:
     ]
     points: dict[str, list[tuple[float, float]]] = {name: [] for _, name in wanted}
     numeric = dict.fromkeys(points, True)
-    for number, cells in enumerate(table.rows, start=1):
-        if not cells:
-            continue
-        if len(cells) < len(table.header):
-            raise CaseFormatError(
-                table.path, f"expected {len(table.header)} cells, found {len(cells)}", row=number
-            )
+    for number, cells in _complete_rows(table, len(table.header)):
         try:
             at = parse_go_time(cells[time_position])
         except ValueError as error:
@@ -186,13 +192,7 @@ def to_logs(table: Rows) -> list[LogRecord]:
     trace_at, span_at = at.get("TraceID"), at.get("SpanID")
     services: dict[str, ServiceId] = {}
     records = []
-    for number, cells in enumerate(table.rows, start=1):
-        if not cells:
-            continue
-        if len(cells) < need:
-            raise CaseFormatError(
-                table.path, f"expected {len(table.header)} cells, found {len(cells)}", row=number
-            )
+    for number, cells in _complete_rows(table, need):
         try:
             nanos = int(cells[at["TimeUnixNano"]])
         except ValueError:
@@ -249,13 +249,7 @@ def to_spans(table: Rows) -> list[Span]:
     start_at, end_at = at["StartTimeUnixNano"], at["EndTimeUnixNano"]
     services: dict[str, ServiceId] = {}
     spans = []
-    for number, cells in enumerate(table.rows, start=1):
-        if not cells:
-            continue
-        if len(cells) < need:
-            raise CaseFormatError(
-                table.path, f"expected {len(table.header)} cells, found {len(cells)}", row=number
-            )
+    for number, cells in _complete_rows(table, need):
         try:
             start_ns = int(cells[start_at])
         except ValueError:
