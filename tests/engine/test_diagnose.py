@@ -299,15 +299,9 @@ def test_services_the_symptom_does_not_reach_are_not_suspects() -> None:
     assert ServiceId(labeled.case.alert.service) in reachable
 
 
-MISLABELLED = (
-    "a leak climbs slowly, so the memory series' held z stays modest while self time jumps: even with "
-    "saturation weighed double as a cause, the kind reads LATENCY"
-)
 EXPECTED_KIND = [
     pytest.param(FaultKind.CPU, FaultKind.CPU),
-    pytest.param(
-        FaultKind.MEMORY, FaultKind.MEMORY, marks=pytest.mark.xfail(strict=True, reason=MISLABELLED)
-    ),
+    pytest.param(FaultKind.MEMORY, FaultKind.MEMORY),
     pytest.param(FaultKind.LATENCY, FaultKind.LATENCY),
     pytest.param(FaultKind.ERRORS, FaultKind.ERRORS),
     pytest.param(FaultKind.WRONG_OUTPUT, FaultKind.WRONG_OUTPUT),

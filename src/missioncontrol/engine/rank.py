@@ -76,6 +76,7 @@ class Contribution:
     inherited_from: ServiceId | None = None
     discount: float = 0.0
     reason: str = ""  # why it was discounted, in words
+    onset: float | None = None  # when this signal began to break, where known (Unix seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
                 fault=FAULT_OF[family],
                 weight=w,
                 is_inheritable=family in INHERITABLE,
+                onset=best.onset,
             )
         )
         if best.onset is not None and family not in (Family.TRAFFIC, Family.NODE, Family.OTHER):
@@ -199,6 +201,9 @@ CAUSAL_PRIORITY: dict[FaultKind, float] = {
     FaultKind.NETWORK: 2.0,
 }
 
+_SATURATION = frozenset({FaultKind.CPU, FaultKind.MEMORY})
+_SYMPTOMS = frozenset({FaultKind.LATENCY, FaultKind.ERRORS})
+
 _PEER_TROUBLE = re.compile(r"timeout|timed out|connect|unreachable|reset|refused", re.I)
 
 
@@ -212,6 +217,17 @@ def leading_faults(s: "Scored") -> dict[FaultKind, float]:
     for c in s.contributions:
         strongest[c.fault] = max(strongest.get(c.fault, 0.0), c.weight)
     likelihood = {k: w * CAUSAL_PRIORITY.get(k, 1.0) for k, w in strongest.items()}
+    # A saturation that broke no later than the slowdown or the errors explains them: however
+    # much louder the symptom is, the saturation is the cause.
+    symptom_onsets = [c.onset for c in s.contributions if c.fault in _SYMPTOMS and c.onset is not None]
+    loudest_symptom = max((likelihood.get(k, 0.0) for k in _SYMPTOMS), default=0.0)
+    for kind in _SATURATION & likelihood.keys():
+        onsets = [
+            c.onset for c in s.contributions if c.fault is kind and c.onset is not None and c.weight >= 1.0
+        ]
+        # Symptoms with no onset of their own cannot be shown to come first.
+        if onsets and (not symptom_onsets or min(onsets) <= min(symptom_onsets)):
+            likelihood[kind] = max(likelihood[kind], loudest_symptom * 1.01)
     return {k: likelihood[k] for k in sorted(likelihood, key=lambda k: (-likelihood[k], k.value))}
 
 
