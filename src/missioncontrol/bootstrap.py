@@ -13,7 +13,7 @@ from missioncontrol.connectors.simulator import (
     generate_estate,
     simulate_incident,
 )
-from missioncontrol.domain import LabeledCase, MissionControlError
+from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.ports import CaseSource, Diagnoser
@@ -59,8 +59,11 @@ def open_source(name: str, settings: Settings, *, data_root: Path | None = None)
 
 
 def the_demo_case() -> LabeledCase:
-    """Return the built-in demo incident (simulated estate, injected fault, red-herring deploy)."""
-    return demo_case()
+    """Return the built-in demo incident (simulated estate, injected fault, red-herring deploy).
+
+    As a user meets it: the engine gets the alert, not the fault's start, and finds the onset itself.
+    """
+    return demo_case(time_mode=TimeMode.FOUND)
 
 
 def export_case(labeled: LabeledCase, folder: Path, *, compress: bool) -> None:

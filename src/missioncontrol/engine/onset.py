@@ -104,7 +104,9 @@ def onset_before_alert(
     # Never later than a typical detection delay before the alert: a window that starts early
     # only dilutes the evidence, one that starts late misses the cause.
     onset = min(float(times[first]), alert_at - detection_delay_s)
-    return onset, f"{run} step(s) of abnormal unrest, ending {alert_at - times[last]:.0f} s before the alert"
+    gap = alert_at - float(times[last])
+    ending = f"ending {gap:.0f} s before the alert" if gap > 0 else "reaching the alert"
+    return onset, f"{run} step(s) of abnormal unrest, {ending}"
 
 
 def onset_from_data(grid: Grid, *, search_s: float, lookback_s: float) -> tuple[float, str]:
