@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## Investigate the built-in simulated incident and print the brief
 	$(BIN)/missionctl demo
 
-test: $(STAMP)  ## Run the whole test suite
+test: $(STAMP)  ## Run the whole test suite (installs the system packages it drives, starts PostgreSQL)
+	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
 check: $(STAMP)  ## Format, lint, types and import direction (static checks)

@@ -1,9 +1,20 @@
 """Ports: the capabilities the engine and the drivers need, each a Protocol with one job."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from datetime import datetime
 from typing import Protocol
 
-from missioncontrol.domain import Case, Diagnosis, LabeledCase, TimeMode
+from missioncontrol.domain import (
+    Case,
+    CatalogEntry,
+    Change,
+    Diagnosis,
+    LabeledCase,
+    ServiceGraph,
+    ServiceId,
+    Telemetry,
+    TimeMode,
+)
 
 
 class Diagnoser(Protocol):
@@ -34,4 +45,50 @@ class CaseSource(Protocol):
 
     def cases(self, *, time_mode: TimeMode) -> Iterator[LabeledCase]:
         """Yield labelled cases in a stable order."""
+        ...
+
+
+class TelemetryStore(Protocol):
+    """Where telemetry pushed to Mission Control (OTLP) is kept, and read back for an investigation.
+
+    The embedded default is an in-process ClickHouse (chDB) holding the OpenTelemetry Collector's
+    ClickHouse exporter schema; the same SQL runs against a user's ClickHouse cluster.
+
+    Example::
+
+        store.append(Telemetry(spans=spans))
+        window = store.read(start=onset - timedelta(minutes=30), end=alert_at, services=None)
+    """
+
+    def append(self, telemetry: Telemetry) -> None:
+        """Store these samples durably. Idempotent callers may send the same samples twice."""
+        ...
+
+    def read(
+        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+    ) -> Telemetry:
+        """Return the samples in [start, end), for these services or, with None, for all."""
+        ...
+
+
+class WorldModel(Protocol):
+    """The production world model, time-aware: what the estate looked like, and what had changed, at t.
+
+    Example::
+
+        graph = world.graph_at(datetime(2026, 12, 2, 9, 12, tzinfo=UTC))
+        recent = world.changes_between(onset - timedelta(minutes=30), alert_at)
+        owner = world.catalog_entry(ServiceId("checkout"), at=alert_at)
+    """
+
+    def graph_at(self, at: datetime) -> ServiceGraph:
+        """Return the call graph (from spans, merged with catalog dependencies) as of `at`."""
+        ...
+
+    def changes_between(self, start: datetime, end: datetime) -> tuple[Change, ...]:
+        """Return the changes (deploys, config, flags, model versions) in [start, end), oldest first."""
+        ...
+
+    def catalog_entry(self, service: ServiceId, *, at: datetime) -> CatalogEntry | None:
+        """Return what the catalog said about `service` as of `at`, or None if it was not declared."""
         ...

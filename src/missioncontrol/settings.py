@@ -22,3 +22,20 @@ class Settings(BaseSettings):
         description="Root folder of the benchmark datasets (nezha/, rcd-sockshop/).",
     )
     workers: int = Field(default=4, ge=1, le=64, description="Analyzer threads per investigation.")
+    state_dir: Path = Field(
+        default=Path(".missioncontrol"),
+        description="Where the embedded defaults keep their files: SQLite state and chDB telemetry.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the state store, e.g. postgresql+psycopg://user@127.0.0.1:5432/mc. "
+            "Unset: SQLite at STATE_DIR/state.db."
+        ),
+    )
+
+    def state_database_url(self) -> str:
+        """Return the state store's URL: the configured one, or SQLite under the state directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.state_dir / 'state.db').resolve()}"

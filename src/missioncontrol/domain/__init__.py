@@ -2,6 +2,7 @@
 
 from missioncontrol.domain.alerts import Alert, AlertStatus, Severity
 from missioncontrol.domain.case import Case, LabeledCase, TimeMode, Truth
+from missioncontrol.domain.catalog import CatalogEntry, Team
 from missioncontrol.domain.changes import Change, ChangeKind
 from missioncontrol.domain.diagnosis import (
     CONFIDENT,
@@ -24,6 +25,7 @@ __all__ = [
     "AlertStatus",
     "Case",
     "CaseFormatError",
+    "CatalogEntry",
     "Change",
     "ChangeKind",
     "Diagnosis",
@@ -40,6 +42,7 @@ __all__ = [
     "Severity",
     "Span",
     "Stance",
+    "Team",
     "Telemetry",
     "TimeMode",
     "Truth",
