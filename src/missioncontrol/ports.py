@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Protocol
 
 from missioncontrol.domain import (
+    Brief,
     Case,
     CatalogEntry,
     Change,
@@ -91,4 +92,24 @@ class WorldModel(Protocol):
 
     def catalog_entry(self, service: ServiceId, *, at: datetime) -> CatalogEntry | None:
         """Return what the catalog said about `service` as of `at`, or None if it was not declared."""
+        ...
+
+
+class BriefEnricher(Protocol):
+    """A step after the diagnosis that fills in part of the brief: precedent and priors, the decision.
+
+    Enrichers run in a fixed order (knowledge bank first, then the respond policy) and never remove
+    what an earlier step wrote. A knowledge enricher may re-rank hypotheses with learnt priors; it must
+    keep every hypothesis and say so in the evidence (`EvidenceKind.PRIOR`).
+
+    Example::
+
+        brief = decision_enricher.enrich(knowledge_enricher.enrich(brief))
+        brief.decision.verdict   # Verdict.ACT or Verdict.ESCALATE
+    """
+
+    name: str
+
+    def enrich(self, brief: Brief) -> Brief:
+        """Return a new brief with this step's part filled in."""
         ...

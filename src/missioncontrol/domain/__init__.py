@@ -16,23 +16,41 @@ from missioncontrol.domain.diagnosis import (
 )
 from missioncontrol.domain.errors import CaseFormatError, MissionControlError
 from missioncontrol.domain.ids import ServiceId
+from missioncontrol.domain.incidents import (
+    Brief,
+    GroupingReason,
+    Impact,
+    Incident,
+    IncidentId,
+    IncidentStatus,
+)
+from missioncontrol.domain.knowledge import SimilarIncident
+from missioncontrol.domain.respond import ActionOption, Decision, Verdict
 from missioncontrol.domain.telemetry import LogRecord, MetricSeries, Span, Telemetry
 from missioncontrol.domain.topology import ServiceGraph
 
 __all__ = [
     "CONFIDENT",
+    "ActionOption",
     "Alert",
     "AlertStatus",
+    "Brief",
     "Case",
     "CaseFormatError",
     "CatalogEntry",
     "Change",
     "ChangeKind",
+    "Decision",
     "Diagnosis",
     "Evidence",
     "EvidenceKind",
     "FaultKind",
+    "GroupingReason",
     "Hypothesis",
+    "Impact",
+    "Incident",
+    "IncidentId",
+    "IncidentStatus",
     "LabeledCase",
     "LogRecord",
     "MetricSeries",
@@ -40,11 +58,13 @@ __all__ = [
     "ServiceGraph",
     "ServiceId",
     "Severity",
+    "SimilarIncident",
     "Span",
     "Stance",
     "Team",
     "Telemetry",
     "TimeMode",
     "Truth",
+    "Verdict",
     "Weakened",
 ]

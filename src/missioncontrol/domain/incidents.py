@@ -1,0 +1,74 @@
+"""Incidents: alerts grouped by topology and time, each grouping with its reason, and the brief."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+from missioncontrol.domain.alerts import Alert, Severity
+from missioncontrol.domain.diagnosis import Diagnosis
+from missioncontrol.domain.ids import ServiceId
+from missioncontrol.domain.knowledge import SimilarIncident
+from missioncontrol.domain.respond import Decision
+
+IncidentId = NewType("IncidentId", str)
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingReason:
+    """Why one alert joined (or opened) an incident, in words and in the rule that decided it."""
+
+    fingerprint: str
+    rule: str  # e.g. "new", "same_fingerprint", "topology", "same_service"
+    explanation: str  # one sentence: "checkout calls payments (1 hop) and fired 40 s after it"
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """Alerts that share a cause, as far as topology and time can tell."""
+
+    id: IncidentId
+    title: str
+    status: IncidentStatus
+    severity: Severity
+    symptom: ServiceId | None
+    opened_at: datetime
+    updated_at: datetime
+    alerts: tuple[Alert, ...] = ()
+    grouping: tuple[GroupingReason, ...] = ()
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """Which user-facing signals are hurt, since when, and how badly."""
+
+    signals: tuple[str, ...] = ()  # e.g. "frontend latency_p90 3.2× baseline"
+    since: datetime | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """The incident state an operator acts on: the diagnosis plus impact, owner, precedent and decision.
+
+    Built by `engine.investigate` and then passed through each `ports.BriefEnricher` in turn (knowledge
+    bank, then the respond policy), each of which returns a new brief with its part filled in.
+    """
+
+    incident_id: IncidentId
+    generated_at: datetime
+    diagnosis: Diagnosis
+    version: int = 1  # bumped each time the brief is refreshed with new evidence
+    impact: Impact = field(default_factory=Impact)
+    owner: str = ""  # team owning the prime suspect, from the catalog
+    similar: tuple[SimilarIncident, ...] = ()
+    decision: Decision | None = None
+    notes: tuple[str, ...] = ()
