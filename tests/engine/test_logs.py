@@ -1,12 +1,21 @@
 """Tests for masking log lines and finding templates that appeared, vanished or stopped pairing."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import count
 
 import pytest
 
-from missioncontrol.domain import LogRecord, ServiceId
-from missioncontrol.engine.logs import LogFindings, find_template_shifts, is_error_line, is_warning_line, mask
+from missioncontrol.domain import LogRecord, ServiceId, Span
+from missioncontrol.engine.logs import (
+    SPAN_MARK,
+    LogFindings,
+    find_template_shifts,
+    is_error_line,
+    is_warning_line,
+    mask,
+    operation_marks,
+)
 
 START = 1_700_000_000.0
 ONSET = START + 1800.0
@@ -218,3 +227,109 @@ def test_a_duration_with_a_unit_suffix_is_a_value_not_a_template() -> None:
 
     assert findings.shifts == ()
     assert findings.templates_mined == 1
+
+
+# --- operation-conditioned pairs: spans of an operation that stopped writing their line ----------
+
+
+def endpoint_spans(
+    service: str, operation: str, n: int, *, start: float, message: str | None
+) -> tuple[list[Span], list[LogRecord]]:
+    """`n` entry spans of `operation`, one per 20 seconds, each writing `message` (or nothing)."""
+    spans: list[Span] = []
+    records: list[LogRecord] = []
+    for i in range(n):
+        k = next(_ids)
+        at = start + i * 20.0
+        spans.append(
+            Span(
+                trace_id=f"t{k}",
+                span_id=f"s{k}",
+                parent_span_id=None,
+                service=ServiceId(service),
+                operation=operation,
+                start_ns=int(at * 1e9),
+                end_ns=int((at + 0.01) * 1e9),
+            )
+        )
+        if message is not None:
+            records.append(
+                LogRecord(
+                    at, ServiceId(service), message.format(i=k), "INFO", trace_id=f"t{k}", span_id=f"s{k}"
+                )
+            )
+    return spans, records
+
+
+def test_an_operation_that_still_runs_but_no_longer_writes_its_line_is_a_broken_pair() -> None:
+    ref_spans, ref_lines = endpoint_spans(
+        "price", "GET /prices", 30, start=ONSET - 1200.0, message="query {i}"
+    )
+    after_spans, _ = endpoint_spans("price", "GET /prices", 20, start=ONSET, message=None)
+    # Other lines keep the log export's minutes covered, as they would be on a live estate.
+    _, other = endpoint_spans("price", "GET /other", 20, start=ONSET, message="other {i}")
+
+    findings = find_template_shifts(other, ref_lines, after_spans=after_spans, reference_spans=ref_spans)
+
+    (pair,) = findings.broken_pairs
+    assert pair.first == f"{SPAN_MARK}GET /prices"
+    assert "query" in pair.missing
+    assert (pair.spans_with_first, pair.spans_missing) == (20, 20)
+    assert pair.first_seen == pytest.approx(ONSET)
+
+
+def test_an_endpoint_nobody_called_is_not_a_broken_pair() -> None:
+    # A change of workload: the endpoint did not run, so its line is missing for a good reason.
+    ref_spans, ref_lines = endpoint_spans(
+        "price", "GET /prices", 30, start=ONSET - 1200.0, message="query {i}"
+    )
+    after_spans, other = endpoint_spans("price", "GET /other", 20, start=ONSET, message="other {i}")
+
+    findings = find_template_shifts(other, ref_lines, after_spans=after_spans, reference_spans=ref_spans)
+
+    assert findings.broken_pairs == ()
+
+
+def test_spans_in_minutes_with_no_logs_are_not_taken_for_silent_spans() -> None:
+    # The log export has a gap (a missing file): spans there say nothing about what was logged.
+    ref_spans, ref_lines = endpoint_spans(
+        "price", "GET /prices", 30, start=ONSET - 1200.0, message="query {i}"
+    )
+    after_spans, _ = endpoint_spans("price", "GET /prices", 20, start=ONSET + 600.0, message=None)
+    _, other = endpoint_spans("price", "GET /other", 3, start=ONSET, message="other {i}")
+
+    findings = find_template_shifts(other, ref_lines, after_spans=after_spans, reference_spans=ref_spans)
+
+    assert findings.broken_pairs == ()
+
+
+def test_operation_marks_name_the_entry_operation_of_the_service() -> None:
+    def span(span_id: str, parent: str | None, service: str, operation: str) -> Span:
+        return Span(
+            "t", span_id, parent, ServiceId(service), operation, int(ONSET * 1e9), int(ONSET * 1e9) + 1
+        )
+
+    spans = [
+        span("a", None, "gateway", "GET /"),
+        span("b", "a", "price", "GET /prices/batch"),
+        span("c", "b", "price", "PriceController.query"),
+    ]
+
+    marks = operation_marks(spans, log_minutes=frozenset({int(ONSET // 60)}))
+
+    assert marks[(ServiceId("price"), "c")] == "GET /prices/batch > PriceController.query"
+    assert marks[(ServiceId("price"), "b")] == "GET /prices/batch"
+    assert marks[(ServiceId("gateway"), "a")] == "GET /"
+    assert operation_marks(spans, log_minutes=frozenset()) == {}
+
+
+def test_an_error_line_that_stopped_is_not_a_broken_pair() -> None:
+    # The reference had a chronic error after every start line; its end is a recovery.
+    steps = ("charge started for order {i}", "charge failed for order {i}")
+    reference = [
+        replace(r, level="ERROR") if "failed" in r.message else r
+        for r in spans_logging("payment", steps, 30, start=ONSET - 1200.0)
+    ]
+    after = spans_logging("payment", steps[:1], 20, start=ONSET)
+
+    assert find_template_shifts(after, reference).broken_pairs == ()

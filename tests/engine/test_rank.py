@@ -411,3 +411,19 @@ def test_a_strong_leader_with_an_equal_rival_is_not_confident() -> None:
 def test_confidences_of_nothing_are_nothing() -> None:
     assert confidence([]) == []
     assert confidence([0.0, 0.0]) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(("traces_seen", "discounted"), [(0, True), (10, False)])
+def test_logs_read_in_traces_without_any_other_service_are_not_discounted_by_the_graph(
+    traces_seen: int, discounted: bool
+) -> None:
+    # The caller's lines were found in ten traces, none holding another service's changed lines:
+    # they echo nobody, so a callee that is anomalous too does not explain them away.
+    caller = findings("frontend", shifts=(shift("ERROR checkout failed <NUM>", is_error=True),))
+    caller.log_traces_seen = traces_seen
+    callee = findings("backend", metric("backend", Family.CPU, strength=40.0, onset=T0 - STEP))
+
+    log = only(score(CHAIN, caller, callee)["frontend"], "log:")
+
+    assert (log.discount > 0.0) is discounted
+    assert (log.inherited_from == "backend") is discounted

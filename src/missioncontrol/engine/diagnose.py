@@ -96,6 +96,7 @@ class Engine:
 
         after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s, scope)
         after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
+        log_spans = _log_spans(case, window, cfg.log_lookback_s, scope, after_spans)
         # The analyzers are independent; each returns a value and they are merged in a fixed order,
         # so the number of workers never changes the answer.
         with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
@@ -107,7 +108,13 @@ class Engine:
                 lookback_s=cfg.lookback_s,
                 reference=reference_grid if reference_grid.keys else None,
             )
-            log_findings_ = pool.submit(find_template_shifts, after_logs, reference_logs)
+            log_findings_ = pool.submit(
+                find_template_shifts,
+                after_logs,
+                reference_logs,
+                after_spans=log_spans[0],
+                reference_spans=log_spans[1],
+            )
             time_shifts = pool.submit(_time_shifts, after_spans, reference_spans)
             origins = pool.submit(lambda: (error_origins(after_spans), error_origins(reference_spans)))
         log_findings = log_findings_.result()
@@ -122,6 +129,9 @@ class Engine:
         if (log_findings.shifts or log_findings.broken_pairs) and after_spans:
             marked = {s: f.log_trace_ids() for s, f in findings.items()}
             origin, inherited = deepest_in_traces(after_spans, {s: ids for s, ids in marked.items() if ids})
+            present = {s.trace_id for s in after_spans}
+            for service, ids in marked.items():
+                findings[service].log_traces_seen = len(ids & present)
             for service, votes in origin.items():
                 findings[service].log_origin_votes = votes
             for service, votes in inherited.items():
@@ -219,6 +229,26 @@ def _split_spans(case: Case, window: Window, lookback_s: float) -> tuple[list[Sp
     if case.baseline.spans:
         return after, list(case.baseline.spans)
     before = [s for s in case.telemetry.spans if lo_ns - lookback_s * 1e9 <= s.start_ns < lo_ns]
+    return after, before
+
+
+def _log_spans(
+    case: Case,
+    window: Window,
+    lookback_s: float,
+    scope: frozenset[ServiceId] | None,
+    after_spans: Sequence[Span],
+) -> tuple[list[Span], list[Span]]:
+    """Return the in-scope spans of the same periods as the log lines that `_split_logs` compares."""
+
+    def wanted(s: Span) -> bool:
+        return scope is None or s.service in scope
+
+    after = [s for s in after_spans if wanted(s)]
+    if case.baseline.logs:
+        return after, [s for s in case.baseline.spans if wanted(s)]
+    lo_ns = window.onset * 1e9
+    before = [s for s in case.telemetry.spans if lo_ns - lookback_s * 1e9 <= s.start_ns < lo_ns and wanted(s)]
     return after, before
 
 

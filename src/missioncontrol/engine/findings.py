@@ -19,6 +19,7 @@ class ServiceFindings:
     broken_pairs: list[BrokenPair] = field(default_factory=list)
     log_origin_votes: int = 0
     log_inherited_votes: int = 0
+    log_traces_seen: int = 0  # traces of log_trace_ids() found among the window's spans
     self_time: TimeShift | None = None
     network: NetworkShift | None = None
     errors_originated: int = 0

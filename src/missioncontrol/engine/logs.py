@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
-from missioncontrol.domain import LogRecord, ServiceId
+from missioncontrol.domain import LogRecord, ServiceId, Span
 
 _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"), "<UUID>"),
@@ -123,14 +123,51 @@ def _covered_minutes(records: Iterable[LogRecord]) -> int:
     return len({int(r.timestamp // 60) for r in records})
 
 
+SPAN_MARK = "span "  # how an operation reads where a broken pair's first member is a span, not a line
+
+
+def operation_marks(
+    spans: Sequence[Span], *, log_minutes: frozenset[int]
+) -> dict[tuple[ServiceId, str], str]:
+    """Return, per (service, span id), the span's operation in its service's entry operation.
+
+    A span's own operation name is often shared by several endpoints (one controller method behind
+    two routes); the operation of the service's entry span above it (the local root, usually the
+    HTTP route) tells them apart. Only spans that started in a minute for which logs exist are
+    marked: a log export with gaps must not make every span look as if it stopped logging.
+    """
+    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    marks: dict[tuple[ServiceId, str], str] = {}
+    for s in spans:
+        if int(s.start_ns // 60_000_000_000) not in log_minutes:
+            continue
+        entry = s
+        hops = 0
+        while entry.parent_span_id is not None and hops < 64:
+            parent = by_id.get((entry.trace_id, entry.parent_span_id))
+            if parent is None or parent.service != s.service:
+                break
+            entry, hops = parent, hops + 1
+        marks[(s.service, s.span_id)] = s.operation if entry is s else f"{entry.operation} > {s.operation}"
+    return marks
+
+
 def find_template_shifts(
     after: Sequence[LogRecord],
     reference: Sequence[LogRecord],
     *,
+    after_spans: Sequence[Span] = (),
+    reference_spans: Sequence[Span] = (),
     min_count: int = 2,
     max_trace_ids: int = 200,
 ) -> LogFindings:
-    """Mine templates over both periods and return the templates that appeared, surged or vanished."""
+    """Mine templates over both periods and return the templates that appeared, surged or vanished.
+
+    With spans, each span's operation joins the lines it wrote as a pseudo-template that may open a
+    broken pair: "spans of this operation used to write this line, and now run without it". That
+    tells a changed code path (the endpoint still runs, its line is gone: an exception or an early
+    return) from a change of workload (the endpoint was not called, so neither appears).
+    """
     config = TemplateMinerConfig()
     config.profiling_enabled = False
     # Tokens such as `Impl#34` name a log site, not a value: variable fields are masked already.
@@ -154,8 +191,8 @@ def find_template_shifts(
             warningish[found] = warningish.get(found, False) or is_warning_line(record)
         return found
 
-    ref_spans: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
-    after_spans: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
+    ref_by_span: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
+    after_by_span: defaultdict[tuple[ServiceId, str], set[int]] = defaultdict(set)
     span_meta: dict[tuple[ServiceId, str], tuple[float, str]] = {}
     ref_counts: Counter[tuple[ServiceId, int]] = Counter()
     ref_lines: Counter[ServiceId] = Counter()
@@ -164,7 +201,7 @@ def find_template_shifts(
         ref_counts[(r.service, c)] += 1
         ref_lines[r.service] += 1
         if r.span_id:
-            ref_spans[(r.service, r.span_id)].add(c)
+            ref_by_span[(r.service, r.span_id)].add(c)
     after_counts: Counter[tuple[ServiceId, int]] = Counter()
     after_lines: Counter[ServiceId] = Counter()
     first_seen: dict[tuple[ServiceId, int], float] = {}
@@ -181,16 +218,33 @@ def find_template_shifts(
             traces[key].add(r.trace_id)
         if r.span_id:
             span_key = (r.service, r.span_id)
-            after_spans[span_key].add(c)
+            after_by_span[span_key].add(c)
             seen_at, _ = span_meta.get(span_key, (r.timestamp, r.trace_id))
             span_meta[span_key] = (min(seen_at, r.timestamp), r.trace_id)
 
+    templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
+    # Operations get negative ids, so they never collide with drain's clusters.
+    operation_ids: dict[str, int] = {}
+    for spans, records, by_span in (
+        (reference_spans, reference, ref_by_span),
+        (after_spans, after, after_by_span),
+    ):
+        minutes = frozenset(int(r.timestamp // 60) for r in records)
+        for (service, span_id), operation in sorted(operation_marks(spans, log_minutes=minutes).items()):
+            op_id = operation_ids.setdefault(operation, -1 - len(operation_ids))
+            by_span[(service, span_id)].add(op_id)
+    after_starts = {(s.service, s.span_id): (s.start_ns / 1e9, s.trace_id) for s in after_spans}
+    for span_key in after_by_span:
+        if span_key not in span_meta and span_key in after_starts:
+            span_meta[span_key] = after_starts[span_key]
+    for operation, op_id in operation_ids.items():
+        templates[op_id] = f"{SPAN_MARK}{operation}"
     ref_minutes = max(_covered_minutes(reference), 1)
     after_minutes = max(_covered_minutes(after), 1)
-    templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
-    together = _together(ref_spans)
+    # An error line that stopped is a recovery, not a fault: only a healthy line can go missing.
+    together = _together(ref_by_span, never_missing=frozenset(c for c, e in errorish.items() if e))
     mates = _span_mates(together)
-    broken = _broken_pairs(together, after_spans, span_meta, templates, max_trace_ids=max_trace_ids)
+    broken = _broken_pairs(together, after_by_span, span_meta, templates, max_trace_ids=max_trace_ids)
     since_counts, since_lines = _counts_since_change(
         after_clusters, broken, first_seen, ref_counts, after_counts, min_count=min_count
     )
@@ -269,6 +323,12 @@ def _strip_service(template: str) -> str:
     return template.split(" ", 1)[1] if " " in template else template
 
 
+def _text_of(templates: Mapping[int, str], c: int) -> str:
+    # Drain's templates start with the service's name; an operation's text (negative id) does not.
+    text = templates.get(c, "")
+    return _strip_service(text) if c >= 0 else text
+
+
 def _counts_since_change(
     after_clusters: Sequence[tuple[ServiceId, int, float]],
     broken: Sequence[BrokenPair],
@@ -302,16 +362,23 @@ Together = dict[tuple[ServiceId, int, int], float]
 
 
 def _together(
-    ref_spans: Mapping[tuple[ServiceId, str], set[int]], *, min_support: int = 5, min_together: float = 0.9
+    ref_spans: Mapping[tuple[ServiceId, str], set[int]],
+    *,
+    never_missing: frozenset[int] = frozenset(),
+    min_support: int = 5,
+    min_together: float = 0.9,
 ) -> Together:
-    """Return P(B in span | A in span) per (service, A, B), for pairs that nearly always go together."""
+    """Return P(B in span | A in span) per (service, A, B), for pairs that nearly always go together.
+
+    B is always a log line; A is a line or a span's operation (negative id).
+    """
     with_a: Counter[tuple[ServiceId, int]] = Counter()
     with_ab: Counter[tuple[ServiceId, int, int]] = Counter()
     for (service, _), ids in ref_spans.items():
         for a in ids:
             with_a[(service, a)] += 1
             for b in ids:
-                if b != a:
+                if b != a and b >= 0 and b not in never_missing:
                     with_ab[(service, a, b)] += 1
     return {
         key: n_ab / with_a[(key[0], key[1])]
@@ -378,8 +445,8 @@ def _broken_pairs(
         out.append(
             BrokenPair(
                 service=service,
-                first=_strip_service(templates.get(a, "")),
-                missing=_strip_service(templates.get(b, "")),
+                first=_text_of(templates, a),
+                missing=_text_of(templates, b),
                 spans_with_first=n_first[key],
                 spans_missing=n_missing[key],
                 expected_missing=expected,

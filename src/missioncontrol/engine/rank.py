@@ -126,6 +126,9 @@ def log_weight(f: ServiceFindings) -> tuple[float, FaultKind, str]:
     return weight, fault, lead.template
 
 
+MIN_TRACES_READ = 3
+
+
 def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
     """Return the contributions of a service's own signals (before inheritance) and its onset."""
     out: list[Contribution] = []
@@ -152,7 +155,10 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
     # Trace-linked logs tell whether this service's new lines start here or echo a callee. Where
     # they do, that is the measured share, and the coarser graph-based discount does not apply.
     share = (f.log_origin_votes + 1.0) / (votes + 1.0) if votes else 1.0
-    logs_inheritable = votes == 0
+    # Logs whose traces were read and showed no other service's lines changing in them (no votes
+    # either way) echo nobody's logs: the call graph's coarser "a callee is anomalous too" must
+    # not discount them. A few traces are too few to say.
+    logs_inheritable = votes == 0 and f.log_traces_seen < MIN_TRACES_READ
     lw, lfault, template = log_weight(f)
     if lw > 0.0:
         out.append(
