@@ -1,0 +1,34 @@
+"""OpenTelemetry OTLP: traces, logs and metrics pushed over OTLP/HTTP (protobuf or JSON) as domain telemetry.
+
+telemetry, rejections = decode_request("traces", body, is_json=False)
+bodies = to_otlp_json(telemetry)      # {"traces": {...}, ...}: what the replay and demo senders POST
+"""
+
+from missioncontrol.connectors.otlp.codec import Signal, decode_request, encode_response, rejection_message
+from missioncontrol.connectors.otlp.mapping import (
+    parse_logs_json,
+    parse_metrics_json,
+    parse_traces_json,
+    to_otlp_json,
+)
+from missioncontrol.connectors.otlp.protobuf import (
+    OtlpDecodeError,
+    parse_logs_protobuf,
+    parse_metrics_protobuf,
+    parse_traces_protobuf,
+)
+
+__all__ = [
+    "OtlpDecodeError",
+    "Signal",
+    "decode_request",
+    "encode_response",
+    "parse_logs_json",
+    "parse_logs_protobuf",
+    "parse_metrics_json",
+    "parse_metrics_protobuf",
+    "parse_traces_json",
+    "parse_traces_protobuf",
+    "rejection_message",
+    "to_otlp_json",
+]
