@@ -1,8 +1,11 @@
 """The composition root: the only place that instantiates connectors and wires them to the engine."""
 
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from missioncontrol.api.runtime import Runtime
+from missioncontrol.connectors import alertmanager
 from missioncontrol.connectors.casefolder import CaseFolderSource, write_case
 from missioncontrol.connectors.nezha import NezhaSource
 from missioncontrol.connectors.rcd import RcdSource
@@ -18,6 +21,9 @@ from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigma
 from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.ports import CaseSource, Diagnoser
 from missioncontrol.settings import Settings
+from missioncontrol.storage.db import create_db_engine, migrate
+from missioncontrol.storage.inbox import GroupCommitInbox
+from missioncontrol.storage.incidents import SqlIncidentStore
 
 DATASETS = ("nezha-tt", "nezha-ob", "rcd-sockshop", "simulated")
 
@@ -88,3 +94,35 @@ def scale_cases(
         )
         for i in range(count)
     ]
+
+
+def api_tokens(settings: Settings) -> tuple[str, ...]:
+    """Return the bearer tokens the API accepts: configured ones, else one kept in STATE_DIR/api-token."""
+    if settings.api_tokens:
+        return tuple(t.get_secret_value() for t in settings.api_tokens)
+    path = settings.state_dir / "api-token"
+    if not path.is_file():
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+    return (path.read_text().strip(),)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Wire the live service: migrated state store, group-commit inbox, mappings, worker hooks."""
+    db = create_db_engine(settings.state_database_url())
+    migrate(db)
+    store = SqlIncidentStore(db)
+    inbox = GroupCommitInbox(db, max_pending=settings.ingest_queue_alerts)
+    runtime = Runtime(
+        settings=settings,
+        api_tokens=api_tokens(settings),
+        inbox=inbox,
+        incidents=store,
+        briefs=store,
+        alert_mappers={"alertmanager": alertmanager.to_alerts, "grafana": alertmanager.to_alerts},
+    )
+    runtime.on_start.append(inbox.start)
+    runtime.on_stop.append(inbox.close)
+    runtime.on_stop.append(db.dispose)
+    return runtime

@@ -1,16 +1,23 @@
 """Ports: the capabilities the engine and the drivers need, each a Protocol with one job."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Protocol
 
 from missioncontrol.domain import (
+    Acceptance,
+    Alert,
     Brief,
     Case,
     CatalogEntry,
     Change,
     Diagnosis,
+    Incident,
+    IncidentId,
+    IncidentStatus,
     LabeledCase,
+    Placement,
     ServiceGraph,
     ServiceId,
     Telemetry,
@@ -112,4 +119,82 @@ class BriefEnricher(Protocol):
 
     def enrich(self, brief: Brief) -> Brief:
         """Return a new brief with this step's part filled in."""
+        ...
+
+
+class AlertInbox(Protocol):
+    """Where accepted alerts go first: a durable commit before anyone is told "accepted".
+
+    `submit` never blocks on the database. The future resolves once the alerts are committed (so a
+    2xx sent after it can be trusted), or fails with the database's error. Resending the same alerts
+    (same fingerprint and start) is harmless: they are known, not added again; a resolved status
+    updates the stored alert. When too much is waiting, `submit` raises `Overloaded` at once.
+
+    Example::
+
+        acceptance = inbox.submit(alerts).result()   # committed now
+        acceptance.accepted                           # == len(alerts)
+    """
+
+    def submit(self, alerts: Sequence[Alert]) -> "Future[Acceptance]":
+        """Queue `alerts` for the next group commit; return a future of the commit."""
+        ...
+
+
+class IncidentStore(Protocol):
+    """Alerts waiting to be grouped, incidents with their alerts and grouping reasons.
+
+    An alert is *unprocessed* from its commit until a grouping decision for it is recorded; both
+    happen in separate transactions, so a crash between them loses nothing: the next start groups
+    what is still unprocessed.
+
+    Example::
+
+        pending = store.unprocessed_alerts(limit=500)
+        open_now = store.open_incidents(since=now - timedelta(hours=1))
+        store.record_placements(group(pending, open_now, graph))   # marks them processed
+    """
+
+    def unprocessed_alerts(self, *, limit: int) -> tuple[Alert, ...]:
+        """Return up to `limit` committed alerts not yet grouped, oldest start first."""
+        ...
+
+    def open_incidents(self, *, since: datetime) -> tuple[Incident, ...]:
+        """Return incidents not resolved and updated at or after `since`, with their alerts."""
+        ...
+
+    def record_placements(self, placements: Sequence[Placement]) -> tuple[IncidentId, ...]:
+        """Open/extend incidents as decided, mark the alerts processed; return the incidents touched."""
+        ...
+
+    def incident(self, incident_id: IncidentId) -> Incident | None:
+        """Return one incident with its alerts and grouping reasons, or None."""
+        ...
+
+    def incidents(
+        self, *, status: IncidentStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[Incident, ...]:
+        """Return incidents newest-updated first, optionally only those with `status`."""
+        ...
+
+
+class BriefStore(Protocol):
+    """Briefs by incident, versioned: each refresh stores a new version; readers get the latest.
+
+    Example::
+
+        store.save_brief(brief)                       # brief.version must be latest + 1
+        store.latest_brief(brief.incident_id).version
+    """
+
+    def save_brief(self, brief: Brief) -> None:
+        """Store `brief` as its incident's version `brief.version`."""
+        ...
+
+    def latest_brief(self, incident_id: IncidentId) -> Brief | None:
+        """Return the newest brief of the incident, or None if none is stored yet."""
+        ...
+
+    def incidents_without_brief(self) -> tuple[IncidentId, ...]:
+        """Return open incidents that have no brief yet (to investigate on start-up)."""
         ...

@@ -17,22 +17,29 @@ from missioncontrol.domain.diagnosis import (
 from missioncontrol.domain.errors import CaseFormatError, MissionControlError
 from missioncontrol.domain.ids import ServiceId
 from missioncontrol.domain.incidents import (
+    Acceptance,
+    AlertProblem,
     Brief,
     GroupingReason,
     Impact,
     Incident,
     IncidentId,
     IncidentStatus,
+    Overloaded,
+    Placement,
 )
 from missioncontrol.domain.knowledge import SimilarIncident
+from missioncontrol.domain.rejections import Rejection
 from missioncontrol.domain.respond import ActionOption, Decision, Verdict
 from missioncontrol.domain.telemetry import LogRecord, MetricSeries, Span, Telemetry
 from missioncontrol.domain.topology import ServiceGraph
 
 __all__ = [
     "CONFIDENT",
+    "Acceptance",
     "ActionOption",
     "Alert",
+    "AlertProblem",
     "AlertStatus",
     "Brief",
     "Case",
@@ -55,6 +62,9 @@ __all__ = [
     "LogRecord",
     "MetricSeries",
     "MissionControlError",
+    "Overloaded",
+    "Placement",
+    "Rejection",
     "ServiceGraph",
     "ServiceId",
     "Severity",

@@ -7,6 +7,7 @@ from typing import NewType
 
 from missioncontrol.domain.alerts import Alert, Severity
 from missioncontrol.domain.diagnosis import Diagnosis
+from missioncontrol.domain.errors import MissionControlError
 from missioncontrol.domain.ids import ServiceId
 from missioncontrol.domain.knowledge import SimilarIncident
 from missioncontrol.domain.respond import Decision
@@ -72,3 +73,42 @@ class Brief:
     similar: tuple[SimilarIncident, ...] = ()
     decision: Decision | None = None
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertProblem:
+    """Why one alert of a batch (or, with `index` None, the whole payload) was refused.
+
+    `field` is the JSON path of the offending field as the sender wrote it, e.g. `alerts[3].startsAt`.
+    """
+
+    index: int | None
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """What the inbox durably committed for one request: every alert it was handed, new or already known."""
+
+    accepted: int
+    committed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """One grouping decision: this alert goes to this incident (opening it if `opens_incident`), and why."""
+
+    alert: Alert
+    incident_id: IncidentId
+    reason: GroupingReason
+    opens_incident: bool = False
+    title: str = ""  # the new incident's title, when it opens one
+
+
+class Overloaded(MissionControlError):
+    """The inbox cannot take more right now; the sender should retry after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

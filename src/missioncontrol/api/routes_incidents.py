@@ -1,0 +1,62 @@
+"""Incidents and their briefs, as the investigation worker stored them."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from missioncontrol.api.auth import require_caller
+from missioncontrol.api.runtime import RuntimeDep
+from missioncontrol.api.schemas import (
+    BriefOut,
+    ErrorOut,
+    IncidentOut,
+    IncidentSummaryOut,
+    to_brief_out,
+    to_incident_out,
+    to_incident_summary_out,
+)
+from missioncontrol.domain import IncidentId, IncidentStatus
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], dependencies=[Depends(require_caller)])
+_NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorOut, "description": "No such incident."}
+}
+
+
+@router.get("", response_model=list[IncidentSummaryOut], summary="List incidents, newest activity first")
+def list_incidents(
+    runtime: RuntimeDep,
+    status: Annotated[IncidentStatus | None, Query(description="Only incidents in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[IncidentSummaryOut]:
+    """Return incidents, newest-updated first."""
+    found = runtime.incidents.incidents(status=status, limit=limit, offset=offset)
+    return [to_incident_summary_out(i) for i in found]
+
+
+@router.get("/{incident_id}", response_model=IncidentOut, responses=_NOT_FOUND, summary="One incident")
+def get_incident(incident_id: str, runtime: RuntimeDep) -> IncidentOut:
+    """Return one incident with its alerts and the reason each joined it."""
+    incident = runtime.incidents.incident(IncidentId(incident_id))
+    if incident is None:
+        raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
+    return to_incident_out(incident)
+
+
+@router.get(
+    "/{incident_id}/brief",
+    response_model=BriefOut,
+    responses={**_NOT_FOUND, 409: {"model": ErrorOut, "description": "Investigation still running."}},
+    summary="The latest brief of an incident",
+)
+def get_brief(incident_id: str, runtime: RuntimeDep) -> BriefOut:
+    """Return the newest brief of the incident (its `version` grows as evidence arrives)."""
+    brief = runtime.briefs.latest_brief(IncidentId(incident_id))
+    if brief is None:
+        if runtime.incidents.incident(IncidentId(incident_id)) is None:
+            raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
+        raise HTTPException(
+            status_code=409, detail=f"incident {incident_id!r} has no brief yet: its investigation is running"
+        )
+    return to_brief_out(brief)

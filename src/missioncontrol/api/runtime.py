@@ -1,0 +1,58 @@
+"""What the HTTP app is handed by the composition root: stores, mapping functions, hooks.
+
+`api` never imports a connector or builds a store itself; `bootstrap.build_runtime` fills a `Runtime`
+and `api.app.create_app` serves it. Areas add what their routes need as one more field with a default
+(a store, an enricher list, a notifier), so adding one is a one-line edit here and one in bootstrap.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+
+from missioncontrol.domain import Alert, AlertProblem
+from missioncontrol.ports import (
+    AlertInbox,
+    BriefEnricher,
+    BriefStore,
+    IncidentStore,
+    TelemetryStore,
+    WorldModel,
+)
+from missioncontrol.settings import Settings
+
+
+class AlertMapper(Protocol):
+    """A pure webhook mapping: payload in, the alerts it holds and a problem per alert that failed."""
+
+    def __call__(
+        self, payload: object, *, received_at: datetime
+    ) -> tuple[list[Alert], list[AlertProblem]]: ...
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything the app serves from. Fields with defaults are optional parts of the service."""
+
+    settings: Settings
+    api_tokens: tuple[str, ...]  # resolved by bootstrap (settings, or the generated token file)
+    inbox: AlertInbox
+    incidents: IncidentStore
+    briefs: BriefStore
+    alert_mappers: Mapping[str, AlertMapper]  # "alertmanager", "grafana"
+    telemetry: TelemetryStore | None = None
+    world: WorldModel | None = None
+    enrichers: tuple[BriefEnricher, ...] = ()
+    on_start: list[Callable[[], None]] = field(default_factory=list)  # run in order at app start-up
+    on_stop: list[Callable[[], None]] = field(default_factory=list)  # run in reverse order at shutdown
+
+
+def get_runtime(request: Request) -> Runtime:
+    """Return the runtime of the app serving `request` (a FastAPI dependency)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

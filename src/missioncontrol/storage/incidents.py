@@ -1,0 +1,268 @@
+"""The state store's `core` area: alerts, incidents with grouping reasons, and versioned briefs.
+
+`SqlIncidentStore` implements `ports.IncidentStore` and `ports.BriefStore` on SQLAlchemy 2, the same
+code on SQLite and PostgreSQL. `write_alerts` is what the group-commit inbox (`storage.inbox`) runs
+inside its one transaction per batch.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from missioncontrol.domain import (
+    Alert,
+    AlertStatus,
+    Brief,
+    GroupingReason,
+    Incident,
+    IncidentId,
+    IncidentStatus,
+    Placement,
+    ServiceId,
+    Severity,
+)
+from missioncontrol.storage.briefs import brief_from_json, brief_to_json
+from missioncontrol.storage.tables_core import AlertRow, BriefRow, GroupingReasonRow, IncidentRow
+
+RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1, Severity.UNKNOWN: 0}
+ALERTS = cast(Table, AlertRow.__table__)
+INCIDENTS = cast(Table, IncidentRow.__table__)
+REASONS = cast(Table, GroupingReasonRow.__table__)
+BRIEFS = cast(Table, BriefRow.__table__)
+
+
+def _alert_values(alert: Alert) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "starts_at": alert.started_at,
+        "name": alert.name,
+        "severity": alert.severity.value,
+        "status": alert.status.value,
+        "service": alert.service,
+        "signal": alert.signal,
+        "summary": alert.summary,
+        "labels": dict(alert.labels),
+        "received_at": alert.received_at,
+        "is_processed": False,
+    }
+
+
+def write_alerts(conn: Connection, alerts: Sequence[Alert]) -> None:
+    """Insert new alerts as unprocessed; a known alert whose status changed is updated and re-queued.
+
+    A resend of a known alert with the same status changes nothing, so at-least-once senders make no
+    duplicates. Within one batch the last word on an alert wins, a resolution over a firing.
+    """
+    latest: dict[tuple[str, datetime], Alert] = {}
+    for alert in alerts:
+        key = (alert.fingerprint, alert.started_at)
+        held = latest.get(key)
+        if held is None or alert.status is AlertStatus.RESOLVED or held.status is not AlertStatus.RESOLVED:
+            latest[key] = alert
+    if not latest:
+        return
+    rows = [_alert_values(a) for a in latest.values()]
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(ALERTS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["fingerprint", "starts_at"],
+        set_={"status": stmt.excluded.status, "is_processed": False},
+        where=ALERTS.c.status != stmt.excluded.status,
+    )
+    conn.execute(stmt, rows)
+
+
+def _to_alert(row: Any) -> Alert:
+    return Alert(
+        fingerprint=row.fingerprint,
+        name=row.name,
+        severity=Severity(row.severity),
+        status=AlertStatus(row.status),
+        service=None if row.service is None else ServiceId(row.service),
+        signal=row.signal,
+        started_at=row.starts_at,
+        received_at=row.received_at,
+        summary=row.summary,
+        labels=dict(row.labels or {}),
+    )
+
+
+class SqlIncidentStore:
+    """Incidents, alerts, grouping reasons and briefs in the SQL state store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- IncidentStore ---------------------------------------------------------------------------
+
+    def unprocessed_alerts(self, *, limit: int) -> tuple[Alert, ...]:
+        """Return up to `limit` committed alerts not yet grouped, oldest start first."""
+        query = (
+            select(ALERTS)
+            .where(ALERTS.c.is_processed.is_(False))
+            .order_by(ALERTS.c.starts_at, ALERTS.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return tuple(_to_alert(r) for r in conn.execute(query))
+
+    def open_incidents(self, *, since: datetime) -> tuple[Incident, ...]:
+        """Return incidents not resolved and updated at or after `since`, with their alerts."""
+        query = select(INCIDENTS).where(
+            INCIDENTS.c.status != IncidentStatus.RESOLVED.value, INCIDENTS.c.updated_at >= since
+        )
+        with self.engine.connect() as conn:
+            return self._hydrate(
+                conn, list(conn.execute(query.order_by(INCIDENTS.c.opened_at))), reasons=False
+            )
+
+    def record_placements(self, placements: Sequence[Placement]) -> tuple[IncidentId, ...]:
+        """Open/extend incidents as decided, mark the alerts processed; return the incidents touched."""
+        touched: dict[IncidentId, None] = {}
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            for p in placements:
+                if p.opens_incident:
+                    exists = conn.execute(
+                        select(INCIDENTS.c.id).where(INCIDENTS.c.id == p.incident_id)
+                    ).first()
+                    if exists is None:
+                        conn.execute(
+                            INCIDENTS.insert().values(
+                                id=p.incident_id,
+                                title=p.title or p.alert.name,
+                                status=IncidentStatus.OPEN.value,
+                                severity=p.alert.severity.value,
+                                symptom=p.alert.service,
+                                opened_at=p.alert.started_at,
+                                updated_at=now,
+                                resolved_at=None,
+                            )
+                        )
+                conn.execute(
+                    update(ALERTS)
+                    .where(
+                        ALERTS.c.fingerprint == p.alert.fingerprint,
+                        ALERTS.c.starts_at == p.alert.started_at,
+                    )
+                    .values(incident_id=p.incident_id, is_processed=True)
+                )
+                conn.execute(
+                    REASONS.insert().values(
+                        incident_id=p.incident_id,
+                        fingerprint=p.reason.fingerprint,
+                        rule=p.reason.rule,
+                        explanation=p.reason.explanation,
+                        at=p.reason.at,
+                    )
+                )
+                touched[p.incident_id] = None
+            for incident_id in touched:
+                self._refresh_state(conn, incident_id, now)
+        return tuple(touched)
+
+    def _refresh_state(self, conn: Connection, incident_id: IncidentId, now: datetime) -> None:
+        rows = conn.execute(
+            select(ALERTS.c.severity, ALERTS.c.status).where(ALERTS.c.incident_id == incident_id)
+        ).all()
+        severity = max((Severity(r.severity) for r in rows), key=RANK.__getitem__, default=Severity.UNKNOWN)
+        is_resolved = bool(rows) and all(r.status == AlertStatus.RESOLVED.value for r in rows)
+        values: dict[str, Any] = {"severity": severity.value, "updated_at": now}
+        if is_resolved:
+            values.update(status=IncidentStatus.RESOLVED.value, resolved_at=now)
+        conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(**values))
+
+    def incident(self, incident_id: IncidentId) -> Incident | None:
+        """Return one incident with its alerts and grouping reasons, or None."""
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == incident_id)))
+            found = self._hydrate(conn, rows, reasons=True)
+        return found[0] if found else None
+
+    def incidents(
+        self, *, status: IncidentStatus | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[Incident, ...]:
+        """Return incidents newest-updated first, optionally only those with `status`."""
+        query = select(INCIDENTS).order_by(INCIDENTS.c.updated_at.desc(), INCIDENTS.c.id)
+        if status is not None:
+            query = query.where(INCIDENTS.c.status == status.value)
+        with self.engine.connect() as conn:
+            return self._hydrate(conn, list(conn.execute(query.limit(limit).offset(offset))), reasons=False)
+
+    def _hydrate(self, conn: Connection, rows: list[Any], *, reasons: bool) -> tuple[Incident, ...]:
+        if not rows:
+            return ()
+        ids = [r.id for r in rows]
+        alerts: dict[str, list[Alert]] = {i: [] for i in ids}
+        for a in conn.execute(
+            select(ALERTS).where(ALERTS.c.incident_id.in_(ids)).order_by(ALERTS.c.starts_at, ALERTS.c.id)
+        ):
+            alerts[a.incident_id].append(_to_alert(a))
+        grouping: dict[str, list[GroupingReason]] = {i: [] for i in ids}
+        if reasons:
+            for g in conn.execute(
+                select(REASONS).where(REASONS.c.incident_id.in_(ids)).order_by(REASONS.c.id)
+            ):
+                grouping[g.incident_id].append(
+                    GroupingReason(fingerprint=g.fingerprint, rule=g.rule, explanation=g.explanation, at=g.at)
+                )
+        return tuple(
+            Incident(
+                id=IncidentId(r.id),
+                title=r.title,
+                status=IncidentStatus(r.status),
+                severity=Severity(r.severity),
+                symptom=None if r.symptom is None else ServiceId(r.symptom),
+                opened_at=r.opened_at,
+                updated_at=r.updated_at,
+                alerts=tuple(alerts[r.id]),
+                grouping=tuple(grouping[r.id]),
+                resolved_at=r.resolved_at,
+            )
+            for r in rows
+        )
+
+    # -- BriefStore ------------------------------------------------------------------------------
+
+    def save_brief(self, brief: Brief) -> None:
+        """Store `brief` as its incident's version `brief.version`."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                BRIEFS.insert().values(
+                    incident_id=brief.incident_id,
+                    version=brief.version,
+                    generated_at=brief.generated_at,
+                    body=brief_to_json(brief),
+                )
+            )
+
+    def latest_brief(self, incident_id: IncidentId) -> Brief | None:
+        """Return the newest brief of the incident, or None if none is stored yet."""
+        query = (
+            select(BRIEFS.c.body)
+            .where(BRIEFS.c.incident_id == incident_id)
+            .order_by(BRIEFS.c.version.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            body = conn.execute(query).scalar()
+        return None if body is None else brief_from_json(body)
+
+    def incidents_without_brief(self) -> tuple[IncidentId, ...]:
+        """Return open incidents that have no brief yet (to investigate on start-up)."""
+        has_brief = select(BRIEFS.c.incident_id).where(BRIEFS.c.incident_id == INCIDENTS.c.id).exists()
+        query = (
+            select(INCIDENTS.c.id)
+            .where(INCIDENTS.c.status != IncidentStatus.RESOLVED.value, ~has_brief)
+            .order_by(INCIDENTS.c.opened_at)
+        )
+        with self.engine.connect() as conn:
+            return tuple(IncidentId(i) for i in conn.execute(query).scalars())
+
+    def count_alerts(self) -> int:
+        """Return how many alerts are stored (tests and the ingest benchmark check this)."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(ALERTS)).scalar_one())
