@@ -5,6 +5,7 @@ so is the engine, so the tests below are different views of the same few diagnos
 """
 
 from dataclasses import replace
+from datetime import timedelta
 from functools import cache
 
 import pytest
@@ -333,3 +334,21 @@ def test_a_network_fault_is_not_blamed_on_its_caller(estate_seed: int, seed: int
     diagnosis = diagnosed(FaultKind.NETWORK, estate_seed, seed, TimeMode.GIVEN)
 
     assert diagnosis.ranked_services[0] == truth_of(labeled).service
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+def test_with_an_alert_only_minutes_up_to_shortly_after_it_are_weighed(estate_seed: int, seed: int) -> None:
+    # The brief is written when the alert fires; what happens minutes later may be another incident.
+    labeled = incident(FaultKind.CPU, estate_seed, seed, TimeMode.FOUND)
+    alert = labeled.case.alert
+    assert alert is not None
+    # An alert that fired early leaves minutes of data after it.
+    early = replace(labeled.case, alert=replace(alert, started_at=alert.started_at - timedelta(minutes=5)))
+    last = max(t for m in early.telemetry.metrics for t in m.timestamps)
+
+    diagnosis = Engine().diagnose(early)
+
+    assert early.alert is not None
+    alert_at = early.alert.started_at.timestamp()
+    assert last - alert_at > 240.0
+    assert diagnosis.window[1].timestamp() - alert_at <= EngineConfig().after_alert_s + 1e-6

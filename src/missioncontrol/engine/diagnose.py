@@ -63,6 +63,9 @@ class EngineConfig:
     search_s: float = 600.0  # how far before the alert the onset may lie
     detection_delay_s: float = 180.0  # the onset is put at least this long before the alert
     max_after_s: float = 600.0  # how much data after the onset is weighed
+    # With an alert, data up to this long after it is weighed: the brief is written when the alert
+    # fires, two minutes show how the incident unfolds, and later minutes may hold the next one.
+    after_alert_s: float = 120.0
     change_window_s: float = 1800.0  # changes this long before the onset are suspects
     log_lookback_s: float = 600.0  # logs are bulky: ten minutes before the onset is reference enough
     max_hops: int = 6  # scope: dependencies of the symptom within this many hops
@@ -158,7 +161,8 @@ class Engine:
                 lookback_s=cfg.lookback_s,
                 detection_delay_s=cfg.detection_delay_s,
             )
-            return Window(onset, min(last, onset + cfg.max_after_s), OnsetSource.ALERT, why)
+            end = min(last, onset + cfg.max_after_s, alert_at + cfg.after_alert_s)
+            return Window(onset, end, OnsetSource.ALERT, why)
         onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)
         # A change point splits between two samples; analyse from one step before it.
         start = onset - grid.step
