@@ -1,0 +1,447 @@
+"""The telemetry store: OTel ClickHouse exporter tables in an embedded chDB, or in a ClickHouse cluster.
+
+```
+            domain Telemetry
+                  │ append                     ▲ read / call_edges
+                  ▼                            │
+      Arrow batches (to_*_batch)      Arrow results (from_*_rows)
+                  │                            │
+        ┌─────────┴────────── _OtelStore ──────┴─────────┐   one SQL (storage.otel_schema)
+        ▼                                                ▼
+  ChdbTelemetryStore                        ClickHouseTelemetryStore
+  (in-process, files under state_dir)       (clickhouse-connect, a user's cluster)
+```
+
+Both classes run the same DDL and the same queries; they differ only in how a statement reaches the
+engine and how an Arrow batch is inserted (chDB's `Python()` table function; clickhouse-connect's
+`insert_arrow`). Domain values map to the exporter's columns; columns the domain does not carry
+(attributes, scope, events, links) keep their defaults on write and are not read back.
+"""
+
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from missioncontrol.domain import LogRecord, MetricSeries, MissionControlError, ServiceId, Span, Telemetry
+from missioncontrol.storage import otel_schema as sql
+
+NS = 1_000_000_000
+_TIMESTAMP = pa.timestamp("ns", tz="UTC")
+
+# OpenTelemetry log data model: the first severity number of each named range.
+SEVERITY_NUMBER = {"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "WARNING": 13, "ERROR": 17, "FATAL": 21}
+# pdata's `StatusCode.String()`, which the exporter writes; None when the source did not say.
+STATUS_CODE = {True: "Error", False: "Ok", None: "Unset"}
+
+
+class TelemetryStoreError(MissionControlError):
+    """The telemetry store could not be opened, written or read; the message names the store and call."""
+
+
+def seconds_to_ns(seconds: float) -> int:
+    """Return Unix seconds as whole nanoseconds, exactly: `ns / 10**9` gives the same float back."""
+    whole = int(seconds)
+    # The fraction is exact in binary; scaling it alone keeps the error far below a nanosecond.
+    return whole * NS + round((seconds - whole) * NS)
+
+
+def to_span_batch(spans: Sequence[Span]) -> pa.Table:
+    """Return `otel_traces` columns for these spans (a negative duration is stored as zero)."""
+    return pa.table(
+        {
+            "Timestamp": pa.array([s.start_ns for s in spans], _TIMESTAMP),
+            "TraceId": pa.array([s.trace_id for s in spans], pa.string()),
+            "SpanId": pa.array([s.span_id for s in spans], pa.string()),
+            "ParentSpanId": pa.array([s.parent_span_id or "" for s in spans], pa.string()),
+            "SpanName": pa.array([s.operation for s in spans], pa.string()),
+            "ServiceName": pa.array([s.service for s in spans], pa.string()),
+            "Duration": pa.array([max(0, s.end_ns - s.start_ns) for s in spans], pa.uint64()),
+            "StatusCode": pa.array([STATUS_CODE[s.is_error] for s in spans], pa.string()),
+        }
+    )
+
+
+def to_log_batch(logs: Sequence[LogRecord]) -> pa.Table:
+    """Return `otel_logs` columns for these records."""
+    return pa.table(
+        {
+            "Timestamp": pa.array([seconds_to_ns(r.timestamp) for r in logs], _TIMESTAMP),
+            "TraceId": pa.array([r.trace_id for r in logs], pa.string()),
+            "SpanId": pa.array([r.span_id for r in logs], pa.string()),
+            "SeverityText": pa.array([r.level for r in logs], pa.string()),
+            "SeverityNumber": pa.array([SEVERITY_NUMBER.get(r.level.upper(), 0) for r in logs], pa.uint8()),
+            "ServiceName": pa.array([r.service for r in logs], pa.string()),
+            "Body": pa.array([r.message for r in logs], pa.string()),
+        }
+    )
+
+
+def to_gauge_batch(metrics: Sequence[MetricSeries]) -> pa.Table:
+    """Return `otel_metrics_gauge` columns: one row per sample, the series name as `MetricName`."""
+    services: list[str] = []
+    names: list[str] = []
+    stamps: list[int] = []
+    values: list[float] = []
+    for series in metrics:
+        n = len(series.timestamps)
+        services.extend([series.service] * n)
+        names.extend([series.metric] * n)
+        stamps.extend(map(seconds_to_ns, series.timestamps))
+        values.extend(series.values)
+    return pa.table(
+        {
+            "ServiceName": pa.array(services, pa.string()),
+            "MetricName": pa.array(names, pa.string()),
+            "TimeUnix": pa.array(stamps, _TIMESTAMP),
+            "Value": pa.array(values, pa.float64()),
+        }
+    )
+
+
+def from_span_rows(rows: pa.Table) -> tuple[Span, ...]:
+    """Return domain spans from `select_spans` rows."""
+    cols = rows.to_pydict()
+    return tuple(
+        Span(
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent or None,
+            service=ServiceId(service),
+            operation=operation,
+            start_ns=start,
+            end_ns=start + duration,
+            is_error=_is_error(status),
+        )
+        for trace_id, span_id, parent, service, operation, start, duration, status in zip(
+            cols["TraceId"],
+            cols["SpanId"],
+            cols["ParentSpanId"],
+            cols["Service"],
+            cols["Operation"],
+            cols["StartNs"],
+            cols["Duration"],
+            cols["Status"],
+            strict=True,
+        )
+    )
+
+
+def _is_error(status: str) -> bool | None:
+    lowered = status.lower()
+    if "error" in lowered:
+        return True
+    if lowered.endswith("ok"):
+        return False
+    return None
+
+
+def from_log_rows(rows: pa.Table) -> tuple[LogRecord, ...]:
+    """Return domain log records from `select_logs` rows."""
+    cols = rows.to_pydict()
+    return tuple(
+        LogRecord(
+            timestamp=ns / NS,
+            service=ServiceId(service),
+            message=body,
+            level=level,
+            trace_id=trace_id,
+            span_id=span_id,
+        )
+        for ns, service, body, level, trace_id, span_id in zip(
+            cols["TimeNs"],
+            cols["Service"],
+            cols["Body"],
+            cols["Level"],
+            cols["TraceId"],
+            cols["SpanId"],
+            strict=True,
+        )
+    )
+
+
+def from_point_rows(rows: pa.Table) -> tuple[MetricSeries, ...]:
+    """Return one series per service, metric and attribute set from `select_points` rows (sorted).
+
+    A point with attributes belongs to the series `name{k="v",...}`, Prometheus-style, so two label
+    sets of one metric never merge into one series.
+    """
+    cols = rows.to_pydict()
+    series: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for service, name, labels, ns, value in zip(
+        cols["Service"], cols["MetricName"], cols["Labels"], cols["TimeNs"], cols["Value"], strict=True
+    ):
+        metric = f"{name}{{{','.join(labels)}}}" if labels else name
+        stamps, values = series.setdefault((service, metric), ([], []))
+        stamps.append(ns / NS)
+        values.append(value)
+    return tuple(
+        MetricSeries(service=ServiceId(service), metric=metric, timestamps=tuple(t), values=tuple(v))
+        for (service, metric), (t, v) in series.items()
+    )
+
+
+class _OtelStore:
+    """What both stores share: domain ↔ Arrow mapping and the SQL of `storage.otel_schema`."""
+
+    database: str
+    source: str  # names the store in errors: the chDB path or the ClickHouse URL
+
+    def append(self, telemetry: Telemetry) -> None:
+        """Store these samples, one insert per table; a resent sample is read back once."""
+        if telemetry.spans:
+            self._insert(sql.TRACES, to_span_batch(telemetry.spans))
+        if telemetry.logs:
+            self._insert(sql.LOGS, to_log_batch(telemetry.logs))
+        if any(m.timestamps for m in telemetry.metrics):
+            self._insert(sql.METRICS_GAUGE, to_gauge_batch(telemetry.metrics))
+
+    def read(
+        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+    ) -> Telemetry:
+        """Return the samples in [start, end), for these services or, with None, for all."""
+        params = _window(start, end, services)
+        by_service = services is not None
+        return Telemetry(
+            metrics=from_point_rows(
+                self._select(sql.select_points(self.database, by_service=by_service), params)
+            ),
+            logs=from_log_rows(self._select(sql.select_logs(self.database, by_service=by_service), params)),
+            spans=from_span_rows(
+                self._select(sql.select_spans(self.database, by_service=by_service), params)
+            ),
+        )
+
+    def call_edges(
+        self, start: datetime, end: datetime, *, parent_slack_s: float = 600.0
+    ) -> dict[tuple[ServiceId, ServiceId], int]:
+        """Return {(caller, callee): calls} from child spans starting in [start, end).
+
+        A call is a span whose parent span belongs to another service; the parent may have started up
+        to `parent_slack_s` before `start`.
+        """
+        params: dict[str, Any] = _window(start, end, None)
+        params["parent_start_ns"] = params["start_ns"] - int(parent_slack_s * NS)
+        cols = self._select(sql.select_call_edges(self.database), params).to_pydict()
+        return {
+            (ServiceId(a), ServiceId(b)): int(n)
+            for a, b, n in zip(cols["Caller"], cols["Callee"], cols["Calls"], strict=True)
+        }
+
+    def create_schema(self, *, ttl_days: int | None = None) -> None:
+        """Create the exporter's database and tables where they do not exist yet."""
+        for statement in sql.create_statements(self.database, ttl_days=ttl_days):
+            self._command(statement)
+
+    def _insert(self, table: str, batch: pa.Table) -> None:
+        raise NotImplementedError
+
+    def _select(self, query: str, params: Mapping[str, Any]) -> pa.Table:
+        raise NotImplementedError
+
+    def _command(self, statement: str) -> None:
+        raise NotImplementedError
+
+
+def _window(start: datetime, end: datetime, services: Collection[ServiceId] | None) -> dict[str, Any]:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError(f"telemetry window needs tz-aware datetimes, got {start!r}..{end!r}")
+    params: dict[str, Any] = {"start_ns": _ns(start), "end_ns": _ns(end)}
+    if services is not None:
+        params["services"] = sorted(services)
+    return params
+
+
+def _ns(at: datetime) -> int:
+    # Whole microseconds from the datetime, exactly: no float rounding at the window edges.
+    return (int(at.timestamp()) * 1_000_000 + at.microsecond) * 1000
+
+
+def chdb_parameter(value: object) -> str:
+    """Return `value` in ClickHouse's text format, as chDB's query parameters take it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_quoted(v) for v in value) + "]"
+    raise TypeError(f"no ClickHouse text form for query parameter {value!r}")
+
+
+def _quoted(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return chdb_parameter(value)
+
+
+# One chDB embedded server per process, and it serves one path: stores on the same path share it.
+_CHDB_LOCK = threading.Lock()
+_CHDB_OPEN: dict[str, tuple[Any, int]] = {}  # resolved path -> (session, how many stores hold it)
+
+
+class ChdbTelemetryStore(_OtelStore):
+    """TelemetryStore in an in-process ClickHouse (chDB), persisted in files under `path`.
+
+    chDB runs one embedded server per process; stores opened on the same path share it, and a
+    different path can open only after every store on the first has been closed.
+    """
+
+    def __init__(self, path: Path, *, database: str = "otel") -> None:
+        from chdb import session  # imported here: a 500 MB library, loaded only when used
+
+        self.path = Path(path).resolve()
+        self.database = database
+        self.source = f"chdb:{self.path}"
+        self.path.mkdir(parents=True, exist_ok=True)
+        key = str(self.path)
+        with _CHDB_LOCK:
+            if key in _CHDB_OPEN:
+                held, count = _CHDB_OPEN[key]
+                _CHDB_OPEN[key] = (held, count + 1)
+            else:
+                if _CHDB_OPEN:
+                    other = next(iter(_CHDB_OPEN))
+                    raise TelemetryStoreError(
+                        f"cannot open the chDB telemetry store at {key}: this process already has one open "
+                        f"at {other} (chDB runs one embedded server per process); close that store first"
+                    )
+                try:
+                    held = session.Session(key)  # type: ignore[no-untyped-call]
+                except Exception as exc:
+                    raise TelemetryStoreError(
+                        f"cannot open the chDB telemetry store at {key}: {exc}"
+                    ) from exc
+                _CHDB_OPEN[key] = (held, 1)
+        self._session: Any = held
+        self._closed = False
+        self.create_schema()
+
+    def close(self) -> None:
+        """Release this store; the embedded server shuts down when the last store on its path closes."""
+        if self._closed:
+            return
+        self._closed = True
+        key = str(self.path)
+        with _CHDB_LOCK:
+            held, count = _CHDB_OPEN[key]
+            if count > 1:
+                _CHDB_OPEN[key] = (held, count - 1)
+                return
+            del _CHDB_OPEN[key]
+            held.close()
+
+    def __enter__(self) -> "ChdbTelemetryStore":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _insert(self, table: str, batch: pa.Table) -> None:
+        columns = ", ".join(batch.column_names)
+        statement = f'INSERT INTO "{self.database}"."{table}" ({columns}) SELECT {columns} FROM Python(batch)'
+        try:
+            # chDB's Python() table function reads the local variable `batch` of this frame.
+            self._session.query(statement, "Null")
+        except Exception as exc:
+            raise TelemetryStoreError(
+                f"insert of {batch.num_rows} rows into {table} failed ({self.source}): {exc}"
+            ) from exc
+
+    def _select(self, query: str, params: Mapping[str, Any]) -> pa.Table:
+        text_params = {name: chdb_parameter(value) for name, value in params.items()}
+        try:
+            return self._session.query(query, "ArrowTable", params=text_params)
+        except Exception as exc:
+            raise TelemetryStoreError(
+                f"query failed ({self.source}): {exc}; query={query!r} params={params!r}"
+            ) from exc
+
+    def _command(self, statement: str) -> None:
+        try:
+            self._session.query(statement, "Null")
+        except Exception as exc:
+            raise TelemetryStoreError(
+                f"statement failed ({self.source}): {exc}; statement={statement!r}"
+            ) from exc
+
+
+class ClickHouseClient(Protocol):
+    """The part of a clickhouse-connect client the store uses."""
+
+    def query_arrow(self, query: str, parameters: dict[str, Any] | None = None) -> pa.Table: ...
+
+    def insert_arrow(self, table: str, arrow_table: pa.Table, database: str | None = None) -> object: ...
+
+    def command(self, cmd: str) -> object: ...
+
+
+class ClickHouseTelemetryStore(_OtelStore):
+    """TelemetryStore in a ClickHouse server or cluster that an OpenTelemetry Collector exports into."""
+
+    def __init__(
+        self, client: ClickHouseClient, *, database: str = "otel", source: str = "clickhouse"
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.source = source
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, database: str = "otel", create_schema: bool = False
+    ) -> "ClickHouseTelemetryStore":
+        """Connect with clickhouse-connect to `url` (http(s)://user:password@host:8123)."""
+        import clickhouse_connect
+
+        try:
+            client = clickhouse_connect.get_client(dsn=url)
+        except Exception as exc:
+            raise TelemetryStoreError(f"cannot connect to ClickHouse at {_redacted(url)}: {exc}") from exc
+        store = cls(client, database=database, source=_redacted(url))
+        if create_schema:
+            store.create_schema()
+        return store
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        close = getattr(self.client, "close", None)
+        if callable(close):
+            close()
+
+    def _insert(self, table: str, batch: pa.Table) -> None:
+        try:
+            self.client.insert_arrow(table, batch, database=self.database)
+        except Exception as exc:
+            raise TelemetryStoreError(
+                f"insert of {batch.num_rows} rows into {table} failed ({self.source}): {exc}"
+            ) from exc
+
+    def _select(self, query: str, params: Mapping[str, Any]) -> pa.Table:
+        try:
+            return self.client.query_arrow(query, parameters=dict(params))
+        except Exception as exc:
+            raise TelemetryStoreError(
+                f"query failed ({self.source}): {exc}; query={query!r} params={params!r}"
+            ) from exc
+
+    def _command(self, statement: str) -> None:
+        try:
+            self.client.command(statement)
+        except Exception as exc:
+            raise TelemetryStoreError(
+                f"statement failed ({self.source}): {exc}; statement={statement!r}"
+            ) from exc
+
+
+def _redacted(url: str) -> str:
+    """Return `url` without its password."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,300 @@
+"""The telemetry store: the OTel ClickHouse exporter's tables in chDB; what goes in comes out.
+
+There is no ClickHouse server on this machine. `ClickHouseTelemetryStore` is tested through its
+query construction only: a stand-in for the clickhouse-connect client binds each query with
+clickhouse-connect's own `bind_query` (exactly the text and `param_*` values the driver would send to a
+server) and runs the result in chDB, so the SQL a cluster would receive is executed for real.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from clickhouse_connect.driver.binding import bind_query
+
+from missioncontrol.domain import LogRecord, MetricSeries, ServiceId, Span, Telemetry
+from missioncontrol.storage import otel_schema
+from missioncontrol.storage.telemetry import (
+    ChdbTelemetryStore,
+    ClickHouseTelemetryStore,
+    TelemetryStoreError,
+    chdb_parameter,
+)
+
+T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+NS = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbTelemetryStore]:
+    """One chDB store per module (start-up and DDL cost once); tests use disjoint hours and services."""
+    with ChdbTelemetryStore(tmp_path_factory.mktemp("chdb")) as opened:
+        yield opened
+
+
+def at(hour: int, second: float = 0.0) -> datetime:
+    return T0 + timedelta(hours=hour, seconds=second)
+
+
+def ns(hour: int, second: float = 0.0) -> int:
+    return int(at(hour).timestamp()) * NS + round(second * NS)
+
+
+def span(trace: str, sid: str, parent: str | None, service: str, start_ns: int, **kw: Any) -> Span:
+    return Span(
+        trace_id=trace,
+        span_id=sid,
+        parent_span_id=parent,
+        service=ServiceId(service),
+        operation=kw.get("operation", "GET /"),
+        start_ns=start_ns,
+        end_ns=start_ns + kw.get("duration_ns", 2_500_000),
+        is_error=kw.get("is_error"),
+    )
+
+
+def sample(hour: int, prefix: str) -> Telemetry:
+    """A small estate's telemetry within one hour: spans, logs and metrics with awkward values."""
+    spans = (
+        span("a" * 32, "0000000000000001", None, f"{prefix}-front", ns(hour, 1), is_error=None),
+        span(
+            "a" * 32,
+            "0000000000000002",
+            "0000000000000001",
+            f"{prefix}-cart",
+            ns(hour, 1.001),
+            is_error=False,
+        ),
+        span(
+            "a" * 32,
+            "0000000000000003",
+            "0000000000000002",
+            f"{prefix}-db",
+            ns(hour, 1.002) + 7,
+            is_error=True,
+        ),
+        span("b" * 32, "0000000000000004", None, f"{prefix}-front", ns(hour, 30), operation="POST /pay 'x'"),
+    )
+    logs = (
+        LogRecord(
+            at(hour, 1.25).timestamp(), ServiceId(f"{prefix}-cart"), "cart ok", "INFO", "a" * 32, "2" * 16
+        ),
+        LogRecord(
+            at(hour, 2.5).timestamp(), ServiceId(f"{prefix}-db"), "deadlock, tx 'q' \\ aborted", "ERROR"
+        ),
+        LogRecord(
+            at(hour, 2.5).timestamp(), ServiceId(f"{prefix}-db"), "deadlock, tx 'q' \\ aborted", "WARN"
+        ),
+    )
+    metrics = (
+        MetricSeries(
+            ServiceId(f"{prefix}-db"),
+            "cpu_usage",
+            tuple(at(hour, 15 * i).timestamp() for i in range(4)),
+            (0.5, 0.75, float("inf"), -1e-9),
+        ),
+        MetricSeries(ServiceId(f"{prefix}-cart"), "http_requests_total", (at(hour, 3).timestamp(),), (42.0,)),
+    )
+    return Telemetry(metrics=metrics, logs=logs, spans=spans)
+
+
+def canonical(telemetry: Telemetry) -> tuple[set[Span], set[LogRecord], set[MetricSeries]]:
+    return set(telemetry.spans), set(telemetry.logs), set(telemetry.metrics)
+
+
+def test_what_goes_in_comes_out(store: ChdbTelemetryStore) -> None:
+    written = sample(0, "rt")
+    store.append(written)
+    read = store.read(start=at(0), end=at(1))
+    assert canonical(read) == canonical(written)
+    assert [s.start_ns for s in read.spans] == sorted(s.start_ns for s in written.spans)
+
+
+def test_a_resent_batch_is_read_once(store: ChdbTelemetryStore) -> None:
+    written = sample(1, "resend")
+    store.append(written)
+    store.append(written)
+    read = store.read(start=at(1), end=at(2))
+    assert len(read.spans) == len(written.spans)
+    assert len(read.logs) == len(written.logs)
+    assert canonical(read) == canonical(written)
+
+
+def test_the_window_is_half_open_and_filters_services(store: ChdbTelemetryStore) -> None:
+    store.append(sample(2, "win"))
+    edge = Telemetry(spans=(span("c" * 32, "5" * 16, None, "win-front", ns(3)),))
+    store.append(edge)
+    inside = store.read(start=at(2), end=at(3))
+    assert {s.span_id for s in inside.spans} == {
+        "0000000000000001",
+        "0000000000000002",
+        "0000000000000003",
+        "0000000000000004",
+    }
+    only_db = store.read(start=at(2), end=at(3), services=[ServiceId("win-db")])
+    assert only_db.services == {"win-db"}
+    assert [s.span_id for s in only_db.spans] == ["0000000000000003"]
+    assert {m.metric for m in only_db.metrics} == {"cpu_usage"}
+    assert len(only_db.logs) == 2
+    assert store.read(start=at(2), end=at(3), services=[ServiceId("nobody")]) == Telemetry()
+
+
+def test_call_edges_are_parent_child_spans_in_different_services(store: ChdbTelemetryStore) -> None:
+    trace = "d" * 32
+    spans = (
+        span(trace, "1" * 16, None, "edge-front", ns(4, 1)),
+        span(trace, "2" * 16, "1" * 16, "edge-front", ns(4, 2)),  # same service: not a call
+        span(trace, "3" * 16, "2" * 16, "edge-cart", ns(4, 3)),
+        span(trace, "4" * 16, "2" * 16, "edge-cart", ns(4, 4)),
+        span(trace, "5" * 16, "3" * 16, "edge-db", ns(4, 5)),
+        span(trace, "6" * 16, "3" * 16, "edge-db", ns(5, 1)),  # after the window
+        span(trace, "7" * 16, "unknown-parent", "edge-db", ns(4, 6)),  # parent never seen
+    )
+    store.append(Telemetry(spans=spans))
+    store.append(Telemetry(spans=spans[2:3]))  # a resent call is counted once
+    edges = store.call_edges(at(4), at(5))
+    assert edges == {("edge-front", "edge-cart"): 2, ("edge-cart", "edge-db"): 1}
+
+
+def test_a_parent_that_started_before_the_window_still_counts(store: ChdbTelemetryStore) -> None:
+    trace = "e" * 32
+    store.append(
+        Telemetry(
+            spans=(
+                span(trace, "1" * 16, None, "slack-front", ns(6, 3590), duration_ns=20 * NS),
+                span(trace, "2" * 16, "1" * 16, "slack-cart", ns(7, 2)),
+            )
+        )
+    )
+    assert store.call_edges(at(7), at(8)) == {("slack-front", "slack-cart"): 1}
+    assert store.call_edges(at(7), at(8), parent_slack_s=1) == {}
+
+
+def test_points_with_attributes_and_sums_are_series_of_their_own(store: ChdbTelemetryStore) -> None:
+    # Rows as a stock Collector writes them: attributes on the points, a monotonic sum.
+    for table, extra in ((otel_schema.METRICS_GAUGE, ""), (otel_schema.METRICS_SUM, ", IsMonotonic")):
+        store._command(
+            f'INSERT INTO "otel"."{table}" '
+            f"(ServiceName, MetricName, Attributes, TimeUnix, Value{extra}) VALUES "
+            f"('attr-api', 'http_requests', map('code', '500', 'method', 'GET'), "
+            f"fromUnixTimestamp64Nano({ns(8, 1)}), 3{', true' if extra else ''}), "
+            f"('attr-api', 'http_requests', map('code', '200'), fromUnixTimestamp64Nano({ns(8, 1)}), 90"
+            f"{', true' if extra else ''})"
+        )
+    read = store.read(start=at(8), end=at(9))
+    names = sorted(m.metric for m in read.metrics)
+    assert names == ['http_requests{code="200"}', 'http_requests{code="500",method="GET"}']
+    assert all(m.values in ((3.0,), (90.0,)) for m in read.metrics)
+
+
+def test_the_tables_are_the_exporters(store: ChdbTelemetryStore) -> None:
+    tables = store._select(
+        "SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name", {"db": "otel"}
+    )
+    assert tables.column("name").to_pylist() == sorted(
+        [
+            "otel_logs",
+            "otel_metrics_exponential_histogram",
+            "otel_metrics_gauge",
+            "otel_metrics_histogram",
+            "otel_metrics_sum",
+            "otel_metrics_summary",
+            "otel_traces",
+            "otel_traces_trace_id_ts",
+            "otel_traces_trace_id_ts_mv",
+        ]
+    )
+    columns = store._select(
+        "SELECT name, type FROM system.columns "
+        "WHERE database = 'otel' AND table = 'otel_traces' ORDER BY position",
+        {},
+    ).to_pydict()
+    described = dict(zip(columns["name"], columns["type"], strict=True))
+    assert described["Timestamp"] == "DateTime64(9)"
+    assert described["ServiceName"] == "LowCardinality(String)"
+    assert described["Duration"] == "UInt64"
+    assert described["Events.Timestamp"] == "Array(DateTime64(9))"
+    # The exporter's lookup view follows inserts: the trace ids written above are there.
+    lookup = store._select('SELECT count() AS n FROM "otel"."otel_traces_trace_id_ts"', {})
+    assert lookup.column("n")[0].as_py() > 0
+
+
+def test_a_second_path_in_one_process_is_refused_with_both_paths(
+    store: ChdbTelemetryStore, tmp_path: Path
+) -> None:
+    with pytest.raises(
+        TelemetryStoreError, match=r"already has one open at .*one embedded server per process"
+    ):
+        ChdbTelemetryStore(tmp_path / "other")
+    same = ChdbTelemetryStore(store.path)
+    same.close()
+    assert store.read(start=at(0), end=at(1)).spans  # the shared server is still open
+
+
+def test_a_naive_window_is_refused(store: ChdbTelemetryStore) -> None:
+    with pytest.raises(ValueError, match="tz-aware"):
+        store.read(start=datetime(2026, 12, 2, 9), end=datetime(2026, 12, 2, 10))
+
+
+class ClickHouseConnectOnChdb:
+    """A clickhouse-connect client stand-in: the driver's own binding, executed in chDB."""
+
+    def __init__(self, chdb: ChdbTelemetryStore) -> None:
+        self.chdb = chdb
+        self.queries: list[tuple[str, dict[str, str]]] = []
+
+    def query_arrow(self, query: str, parameters: dict[str, Any] | None = None) -> pa.Table:
+        bound, http_params = bind_query(query, parameters)  # what the driver sends: param_<name>=<text>
+        assert isinstance(bound, str)
+        assert all(name.startswith("param_") for name in http_params)
+        server_params = {name.removeprefix("param_"): text for name, text in http_params.items()}
+        self.queries.append((bound, server_params))
+        return self.chdb._session.query(bound, "ArrowTable", params=server_params)
+
+    def insert_arrow(self, table: str, arrow_table: pa.Table, database: str | None = None) -> object:
+        self.chdb._insert(table, arrow_table) if database == self.chdb.database else pytest.fail(database)
+        return None
+
+    def command(self, cmd: str) -> object:
+        self.chdb._command(cmd)
+        return None
+
+
+def test_the_clickhouse_store_sends_the_same_sql_and_it_runs(store: ChdbTelemetryStore) -> None:
+    client = ClickHouseConnectOnChdb(store)
+    cluster = ClickHouseTelemetryStore(client, database="otel")
+    written = sample(9, "ch")
+    cluster.append(written)
+    read = cluster.read(start=at(9), end=at(10), services=[ServiceId("ch-db"), ServiceId("ch-cart")])
+    assert canonical(read) == canonical(store.read(start=at(9), end=at(10), services=["ch-db", "ch-cart"]))
+    assert read.services == {"ch-db", "ch-cart"}
+    sent = [q for q, _ in client.queries]
+    assert sent == [
+        otel_schema.select_points("otel", by_service=True),
+        otel_schema.select_logs("otel", by_service=True),
+        otel_schema.select_spans("otel", by_service=True),
+    ]
+    _, params = client.queries[0]
+    assert params == {"start_ns": str(ns(9)), "end_ns": str(ns(10)), "services": "['ch-cart', 'ch-db']"}
+    assert cluster.call_edges(at(9), at(10)) == {("ch-front", "ch-cart"): 1, ("ch-cart", "ch-db"): 1}
+
+
+def test_clickhouse_errors_name_the_server_without_its_password() -> None:
+    with pytest.raises(TelemetryStoreError) as failed:
+        ClickHouseTelemetryStore.from_url("http://mc:s3cret@127.0.0.1:1/")
+    assert "http://mc:***@127.0.0.1:1/" in str(failed.value)
+    assert "s3cret" not in str(failed.value)
+
+
+def test_chdb_parameters_are_clickhouse_text() -> None:
+    assert chdb_parameter(["a'b", "c\\d"]) == "['a\\'b','c\\\\d']"
+    assert chdb_parameter(12) == "12"
+    assert chdb_parameter(True) == "true"
+
+
+def test_ddl_refuses_a_database_name_it_would_have_to_quote() -> None:
+    with pytest.raises(ValueError, match="letters, digits and underscores"):
+        otel_schema.create_statements('otel"; DROP')
