@@ -1,6 +1,6 @@
 """Ports: the capabilities the engine and the drivers need, each a Protocol with one job."""
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Protocol
@@ -197,4 +197,22 @@ class BriefStore(Protocol):
 
     def incidents_without_brief(self) -> tuple[IncidentId, ...]:
         """Return open incidents that have no brief yet (to investigate on start-up)."""
+        ...
+
+
+class LanguageModel(Protocol):
+    """An optional language model behind any OpenAI-compatible endpoint. It narrates; it never decides.
+
+    Whatever it returns is untrusted text: callers show it as narrative only, never parse it into a
+    ranking, an action or a tool call.
+
+    Example::
+
+        text = model.complete([{"role": "system", "content": rules}, {"role": "user", "content": prompt}])
+    """
+
+    name: str
+
+    def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
+        """Return the model's reply to these chat messages (role, content), as plain text."""
         ...

@@ -2,3 +2,4 @@
 
 # Every area's tables register on `db.Base` when imported, so the metadata always matches the migrations.
 from missioncontrol.storage import tables_core  # noqa: F401
+from missioncontrol.storage import threads  # noqa: F401  (web: investigation threads)

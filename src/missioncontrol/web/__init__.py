@@ -1,0 +1,1 @@
+"""The board: server-rendered pages for operators, incident commanders and SRE leads."""

@@ -1,0 +1,221 @@
+"""Fixtures for the board's tests: a realistic brief, and real HTTP servers on loopback."""
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import uvicorn
+
+from missioncontrol.domain import (
+    ActionOption,
+    Alert,
+    AlertStatus,
+    Brief,
+    Decision,
+    Diagnosis,
+    Evidence,
+    EvidenceKind,
+    FaultKind,
+    GroupingReason,
+    Hypothesis,
+    Impact,
+    Incident,
+    IncidentId,
+    IncidentStatus,
+    ServiceGraph,
+    ServiceId,
+    Severity,
+    SimilarIncident,
+    Stance,
+    Verdict,
+    Weakened,
+)
+
+T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+GRAPH = ServiceGraph.from_edges(
+    [
+        ("frontend", "checkout"),
+        ("frontend", "catalog"),
+        ("checkout", "payments"),
+        ("checkout", "cart"),
+        ("cart", "redis"),
+        ("payments", "payments-db"),
+        ("catalog", "catalog-db"),
+    ]
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` under uvicorn on a free loopback port in a thread; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("loopback server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def evidence(
+    service: str,
+    summary: str,
+    *,
+    kind: EvidenceKind = EvidenceKind.METRIC_ANOMALY,
+    query: str = "",
+    **kw: Any,
+) -> Evidence:
+    return Evidence(
+        kind=kind,
+        service=ServiceId(service),
+        summary=summary,
+        source=kw.pop("source", "metrics"),
+        query=query or f"{service}:latency_p90",
+        window=(T0 - timedelta(minutes=30), T0 + timedelta(minutes=5)),
+        stance=kw.pop("stance", Stance.SUPPORTS),
+        value=kw.pop("value", 3.2),
+        baseline=kw.pop("baseline", 1.0),
+        weight=kw.pop("weight", 0.4),
+    )
+
+
+def make_incident(
+    n: int = 1, *, severity: Severity = Severity.CRITICAL, service: str = "frontend", opened: datetime = T0
+) -> Incident:
+    alert = Alert(
+        fingerprint=f"fp{n:05d}",
+        name="HighLatency",
+        severity=severity,
+        status=AlertStatus.FIRING,
+        service=ServiceId(service),
+        signal="latency_p90",
+        started_at=opened,
+        received_at=opened + timedelta(seconds=2),
+        summary=f"{service} p90 latency above 800 ms",
+    )
+    return Incident(
+        id=IncidentId(f"inc-{n:05d}"),
+        title=f"{service}: HighLatency",
+        status=IncidentStatus.OPEN,
+        severity=severity,
+        symptom=ServiceId(service),
+        opened_at=opened,
+        updated_at=opened + timedelta(seconds=5),
+        alerts=(alert,),
+        grouping=(GroupingReason(alert.fingerprint, "new", "first alert: opened a new incident", opened),),
+    )
+
+
+def make_brief(incident_id: str = "inc-00001", *, extra: tuple[Evidence, ...] = ()) -> Brief:
+    path = tuple(ServiceId(s) for s in ("frontend", "checkout", "payments"))
+    top = Hypothesis(
+        service=ServiceId("payments"),
+        fault=FaultKind.CPU,
+        cause="payments saturated its CPU",
+        score=2.5,
+        confidence=0.72,
+        path=path,
+        evidence=(
+            evidence("payments", "payments cpu 4.1× its baseline", query="payments:cpu_usage", value=4.1),
+            evidence(
+                "payments",
+                "error log template surged: 'timeout acquiring connection <*>'",
+                kind=EvidenceKind.LOG_PATTERN,
+                source="logs",
+                query="timeout acquiring connection <*>",
+                value=120,
+                baseline=2,
+            ),
+            *extra,
+        ),
+        onset_at=T0 - timedelta(minutes=3),
+    )
+    second = Hypothesis(
+        service=ServiceId("cart"),
+        fault=FaultKind.LATENCY,
+        cause="cart slowed down",
+        score=0.9,
+        confidence=0.12,
+        path=(ServiceId("frontend"), ServiceId("checkout"), ServiceId("cart")),
+        evidence=(evidence("cart", "cart latency 1.4× its baseline", value=1.4),),
+    )
+    diagnosis = Diagnosis(
+        case_id=incident_id,
+        method="missioncontrol",
+        symptom=ServiceId("frontend"),
+        onset_at=T0 - timedelta(minutes=3),
+        window=(T0 - timedelta(minutes=30), T0 + timedelta(minutes=5)),
+        hypotheses=(top, second),
+        weakened=(Weakened(second, "its onset came after payments'"),),
+        blast_radius=(ServiceId("frontend"), ServiceId("checkout")),
+    )
+    return Brief(
+        incident_id=IncidentId(incident_id),
+        generated_at=T0 + timedelta(seconds=4),
+        diagnosis=diagnosis,
+        impact=Impact(
+            signals=("frontend latency_p90 3.2× baseline",),
+            since=T0 - timedelta(minutes=2),
+            summary="checkout is slow for users",
+        ),
+        owner="team-payments",
+        similar=(
+            SimilarIncident(
+                "inc-00042",
+                "payments CPU saturation",
+                0.81,
+                ServiceId("payments"),
+                FaultKind.CPU,
+                fix="rolled back payments 2.3.1",
+                resolved_at=T0 - timedelta(days=9),
+                why_similar="same symptom and cpu evidence",
+            ),
+        ),
+        decision=Decision(
+            verdict=Verdict.ACT,
+            on_duty_tier="L1",
+            actions=(ActionOption("restart", ServiceId("payments"), "L1", ("L2",), "CPU saturation"),),
+            page_team="team-payments",
+        ),
+    )
+
+
+@pytest.fixture
+def brief_factory() -> Callable[..., Brief]:
+    return make_brief
+
+
+@pytest.fixture
+def incident_factory() -> Callable[..., Incident]:
+    return make_incident
+
+
+@pytest.fixture
+def loopback() -> Callable[[Any], Any]:
+    """Return `serve`: a context manager running an ASGI app on loopback, yielding its URL."""
+    return serve
+
+
+@pytest.fixture
+def graph() -> ServiceGraph:
+    return GRAPH
