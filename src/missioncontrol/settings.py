@@ -87,6 +87,27 @@ class Settings(BaseSettings):
         description="YAML file of PromQL queries per service ({service} placeholder); unset: built-in set.",
     )
 
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that signs the web session cookie. Unset: `serve` keeps a generated one in "
+            "STATE_DIR/web-secret (sessions survive restarts)."
+        ),
+    )
+    web_passwords: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "Web sign-in: policy principal name -> salted PBKDF2 hash (JSON object), made with "
+            "`missionctl web hash-password`. Roles and tier come from the policy's principals."
+        ),
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1) for brief narratives.",
+    )
+    llm_model: str | None = Field(default=None, description="Model name at LLM_BASE_URL; both unset: no LLM.")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for LLM_BASE_URL, if it needs one.")
+
     def telemetry_path(self) -> Path:
         """Return where the embedded chDB telemetry store keeps its files."""
         return self.state_dir / "telemetry"
