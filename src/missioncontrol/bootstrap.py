@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from missioncontrol.api.runtime import Runtime
@@ -19,6 +20,8 @@ from missioncontrol.connectors.simulator import (
 from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
+from missioncontrol.engine.investigate import Investigator
+from missioncontrol.engine.worker import IncidentWorker, WorkerConfig
 from missioncontrol.ports import CaseSource, Diagnoser
 from missioncontrol.settings import Settings
 from missioncontrol.storage.db import create_db_engine, migrate
@@ -113,7 +116,16 @@ def build_runtime(settings: Settings) -> Runtime:
     db = create_db_engine(settings.state_database_url())
     migrate(db)
     store = SqlIncidentStore(db)
-    inbox = GroupCommitInbox(db, max_pending=settings.ingest_queue_alerts)
+    investigator = Investigator(build_engine(settings), store, store, clock=_utcnow)
+    worker = IncidentWorker(
+        store,
+        store,
+        investigator.investigate,
+        world=None,
+        clock=_utcnow,
+        config=WorkerConfig(workers=settings.investigation_workers),
+    )
+    inbox = GroupCommitInbox(db, max_pending=settings.ingest_queue_alerts, on_commit=worker.wake)
     runtime = Runtime(
         settings=settings,
         api_tokens=api_tokens(settings),
@@ -121,8 +133,20 @@ def build_runtime(settings: Settings) -> Runtime:
         incidents=store,
         briefs=store,
         alert_mappers={"alertmanager": alertmanager.to_alerts, "grafana": alertmanager.to_alerts},
+        telemetry_arrived=worker.telemetry_arrived,
     )
-    runtime.on_start.append(inbox.start)
-    runtime.on_stop.append(inbox.close)
-    runtime.on_stop.append(db.dispose)
+
+    def start_worker() -> None:
+        # Bound at start, not here: other areas fill runtime.telemetry, .world, .enrichers after this.
+        investigator.telemetry = runtime.telemetry
+        investigator.world = worker.world = runtime.world
+        investigator.enrichers = tuple(runtime.enrichers)
+        worker.start()
+
+    runtime.on_start += [inbox.start, start_worker]
+    runtime.on_stop += [db.dispose, inbox.close, worker.close]  # run in reverse: worker first
     return runtime
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -13,15 +13,18 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 
 from missioncontrol.domain import Alert, AlertProblem
+from missioncontrol.domain.respond import Policy
 from missioncontrol.ports import (
     AlertInbox,
     BriefEnricher,
     BriefStore,
     IncidentStore,
+    LanguageModel,
     TelemetryStore,
     WorldModel,
 )
 from missioncontrol.settings import Settings
+from missioncontrol.storage.threads import ThreadStore
 
 
 class AlertMapper(Protocol):
@@ -45,6 +48,11 @@ class Runtime:
     telemetry: TelemetryStore | None = None
     world: WorldModel | None = None
     enrichers: tuple[BriefEnricher, ...] = ()
+    telemetry_arrived: Callable[[], None] | None = None  # call after storing telemetry: briefs refresh
+    threads: ThreadStore | None = None  # web: investigation threads the commander assigns
+    language_model: LanguageModel | None = None  # optional narrator (engine/narrate); None: no LLM
+    policy: Policy | None = None  # respond: principals (web sign-in and roles), rules, approvals
+    web_secret: str = ""  # web: signs the session cookie (bootstrap resolves it)
     on_start: list[Callable[[], None]] = field(default_factory=list)  # run in order at app start-up
     on_stop: list[Callable[[], None]] = field(default_factory=list)  # run in reverse order at shutdown
 

@@ -1,0 +1,171 @@
+"""Investigate an incident: build its `Case` from the ports, diagnose it, and write the brief.
+
+    incident ──► Case ──► Diagnoser.diagnose ──► Brief ──► enrichers, in order ──► BriefStore
+    (store)      telemetry around the alert        impact, owner      knowledge, then respond
+                 (TelemetryStore.read), graph and
+                 changes as of then (WorldModel)
+
+Each refresh stores a new version of the brief. An enricher that fails leaves the brief as it was
+and says so in `Brief.notes`: a broken add-on never costs the operator the diagnosis.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from missioncontrol.domain import (
+    Alert,
+    AlertStatus,
+    Brief,
+    Case,
+    Diagnosis,
+    Impact,
+    Incident,
+    IncidentId,
+    ServiceId,
+    Severity,
+    Telemetry,
+)
+from missioncontrol.ports import (
+    BriefEnricher,
+    BriefStore,
+    Diagnoser,
+    IncidentStore,
+    TelemetryStore,
+    WorldModel,
+)
+
+log = logging.getLogger(__name__)
+RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1, Severity.UNKNOWN: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class InvestigationConfig:
+    """How much telemetry around the alert an investigation reads."""
+
+    lookback: timedelta = timedelta(minutes=30)  # before the first alert: the baseline
+    after: timedelta = timedelta(minutes=10)  # after it, at most (never past now)
+    blast_hops: int = 3
+
+
+def lead_alert(incident: Incident) -> Alert | None:
+    """Return the alert the investigation starts from: the earliest of the most severe firing ones."""
+    firing = [a for a in incident.alerts if a.status is AlertStatus.FIRING] or list(incident.alerts)
+    if not firing:
+        return None
+    return min(firing, key=lambda a: (-RANK[a.severity], a.started_at, a.fingerprint))
+
+
+def build_case(
+    incident: Incident,
+    *,
+    telemetry: TelemetryStore | None,
+    world: WorldModel | None,
+    now: datetime,
+    config: InvestigationConfig = InvestigationConfig(),
+) -> Case:
+    """Return the case the engine sees for `incident`: its lead alert and the world around it."""
+    alert = lead_alert(incident)
+    anchor = alert.started_at if alert is not None else incident.opened_at
+    start = anchor - config.lookback
+    end = min(now, anchor + config.after)
+    if end <= anchor:
+        end = anchor + timedelta(minutes=1)
+    data = telemetry.read(start=start, end=end, services=None) if telemetry is not None else Telemetry()
+    graph = world.graph_at(anchor) if world is not None else None
+    changes = world.changes_between(start, end) if world is not None else ()
+    return Case(
+        id=incident.id,
+        system="live",
+        telemetry=data,
+        graph=graph,
+        changes=changes,
+        alert=alert,
+        description=incident.title,
+    )
+
+
+def impact_of(incident: Incident, diagnosis: Diagnosis) -> Impact:
+    """Return which signals are hurt, since when, and a one-line summary with the blast radius."""
+    firing = [a for a in incident.alerts if a.status is AlertStatus.FIRING]
+    signals = tuple(
+        dict.fromkeys(f"{a.service or 'unknown service'} {a.signal}: {a.summary or a.name}" for a in firing)
+    )
+    since = min((a.started_at for a in incident.alerts), default=None)
+    services = sorted({a.service for a in firing if a.service is not None})
+    summary = (
+        f"{len(firing)} alert(s) firing on {', '.join(services) or 'no named service'}"
+        if firing
+        else "every alert of this incident has resolved"
+    )
+    if diagnosis.blast_radius:
+        summary += (
+            f"; blast radius {len(diagnosis.blast_radius)} service(s): {', '.join(diagnosis.blast_radius)}"
+        )
+    return Impact(signals=signals, since=since, summary=summary)
+
+
+class Investigator:
+    """Turns an incident into a stored, enriched brief (a new version each time it runs)."""
+
+    def __init__(
+        self,
+        diagnoser: Diagnoser,
+        incidents: IncidentStore,
+        briefs: BriefStore,
+        *,
+        telemetry: TelemetryStore | None = None,
+        world: WorldModel | None = None,
+        enrichers: Sequence[BriefEnricher] = (),
+        clock: Callable[[], datetime],
+        config: InvestigationConfig = InvestigationConfig(),
+    ) -> None:
+        self.diagnoser = diagnoser
+        self.incidents = incidents
+        self.briefs = briefs
+        self.telemetry = telemetry
+        self.world = world
+        self.enrichers = tuple(enrichers)
+        self.clock = clock
+        self.config = config
+
+    def investigate(self, incident_id: IncidentId) -> Brief | None:
+        """Diagnose the incident, enrich and store the brief; return it (None if no such incident)."""
+        incident = self.incidents.incident(incident_id)
+        if incident is None:
+            return None
+        case = build_case(
+            incident, telemetry=self.telemetry, world=self.world, now=self.clock(), config=self.config
+        )
+        diagnosis = self.diagnoser.diagnose(case)
+        previous = self.briefs.latest_brief(incident_id)
+        brief = Brief(
+            incident_id=incident_id,
+            generated_at=self.clock(),
+            diagnosis=diagnosis,
+            version=1 if previous is None else previous.version + 1,
+            impact=impact_of(incident, diagnosis),
+            owner=self._owner(diagnosis, incident, case.alert),
+        )
+        for enricher in self.enrichers:
+            try:
+                brief = enricher.enrich(brief)
+            except Exception as exc:  # an add-on failing must not cost the operator the diagnosis
+                log.warning("enricher %s failed on %s: %s", enricher.name, incident_id, type(exc).__name__)
+                brief = replace(brief, notes=(*brief.notes, f"{enricher.name} could not run: {exc}"[:300]))
+        self.briefs.save_brief(brief)
+        return brief
+
+    def _owner(self, diagnosis: Diagnosis, incident: Incident, alert: Alert | None) -> str:
+        if self.world is None:
+            return ""
+        at = alert.started_at if alert is not None else incident.opened_at
+        candidates: list[ServiceId] = list(diagnosis.ranked_services[:1])
+        if incident.symptom is not None:
+            candidates.append(incident.symptom)
+        for service in candidates:
+            entry = self.world.catalog_entry(service, at=at)
+            if entry is not None and entry.owner:
+                return entry.owner
+        return ""
