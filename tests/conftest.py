@@ -61,3 +61,76 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
         _truncate_all(engine)
     yield engine
     engine.dispose()
+
+
+class LoopbackReceiver:
+    """A real HTTP server on 127.0.0.1 that records every request and can be told to fail some of them.
+
+    `fail_every=2` answers every second request with `fail_status` (and `Retry-After: retry_after` when
+    set); `received` keeps (method, path, headers, body) of every request, `delivered` only those answered
+    with success (`ok_status`, `ok_body`).
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.delivered: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.fail_every = 0
+        self.fail_status = 503
+        self.retry_after: str | None = None
+        self.ok_status = 200
+        self.ok_body = b"ok"
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                record = (self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                with receiver.lock:
+                    receiver.received.append(record)
+                    failing = receiver.fail_every and len(receiver.received) % receiver.fail_every == 0
+                    if not failing:
+                        receiver.delivered.append(record)
+                if failing:
+                    self.send_response(receiver.fail_status)
+                    if receiver.retry_after is not None:
+                        self.send_header("Retry-After", receiver.retry_after)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(receiver.ok_status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(receiver.ok_body)))
+                self.end_headers()
+                self.wfile.write(receiver.ok_body)
+
+            do_PUT = do_POST
+            do_PATCH = do_POST
+            do_DELETE = do_POST
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def loopback_receiver() -> Iterator[LoopbackReceiver]:
+    """Yield a real HTTP receiver on loopback (see `LoopbackReceiver`)."""
+    receiver = LoopbackReceiver()
+    yield receiver
+    receiver.close()

@@ -1,9 +1,12 @@
 """Ports: the capabilities the engine and the drivers need, each a Protocol with one job."""
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
 
 from missioncontrol.domain import (
     Acceptance,
@@ -20,8 +23,24 @@ from missioncontrol.domain import (
     Placement,
     ServiceGraph,
     ServiceId,
+    Severity,
+    Team,
     Telemetry,
     TimeMode,
+)
+from missioncontrol.domain.knowledge import Feedback, Fingerprint, Knowledge, PastIncident, Resolution
+from missioncontrol.domain.respond import (
+    ActionRequest,
+    ActionRequestId,
+    ActionSpec,
+    ActionStatus,
+    Approval,
+    AuditEntry,
+    AuditVerification,
+    DeliveryResult,
+    OutboundRequest,
+    PageAction,
+    RunOutcome,
 )
 
 
@@ -99,6 +118,56 @@ class WorldModel(Protocol):
 
     def catalog_entry(self, service: ServiceId, *, at: datetime) -> CatalogEntry | None:
         """Return what the catalog said about `service` as of `at`, or None if it was not declared."""
+        ...
+
+
+class CallGraphSource(Protocol):
+    """Where calls between services are counted from spans: the telemetry store.
+
+    Example::
+
+        edges = store.call_edges(at - timedelta(hours=1), at)
+        edges[(ServiceId("frontend"), ServiceId("checkout"))]   # calls seen in that window
+    """
+
+    def call_edges(self, start: datetime, end: datetime) -> Mapping[tuple[ServiceId, ServiceId], int]:
+        """Return {(caller, callee): calls} for child spans that started in [start, end)."""
+        ...
+
+
+class ChangeLog(Protocol):
+    """Where changes (deploys, config, flags, model versions) are recorded, at least once.
+
+    Example::
+
+        new = changelog.record_changes(to_changes(cdevents_payload))
+        new == 0   # when the sender resent the same event
+    """
+
+    def record_changes(self, changes: Sequence[Change]) -> int:
+        """Record these changes; return how many were new (known ones, by service/kind/at/description)."""
+        ...
+
+
+class Catalog(Protocol):
+    """The service catalog's history: entries and teams as versions, so "as of t" has one answer.
+
+    Example::
+
+        catalog.record_catalog(entries, teams, at=received_at)   # unchanged entries add nothing
+        owner = catalog.team(entry.owner)                        # who to page for a suspect
+    """
+
+    def record_catalog(self, entries: Sequence[CatalogEntry], teams: Sequence[Team], *, at: datetime) -> None:
+        """Record what the catalog says at `at`; an entry or team that differs gets a new version."""
+        ...
+
+    def teams(self, *, at: datetime | None = None) -> tuple[Team, ...]:
+        """Return the teams declared at `at` (default: now), by name."""
+        ...
+
+    def team(self, name: str, *, at: datetime | None = None) -> Team | None:
+        """Return one team as declared at `at` (default: now), or None."""
         ...
 
 
@@ -216,3 +285,248 @@ class LanguageModel(Protocol):
     def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
         """Return the model's reply to these chat messages (role, content), as plain text."""
         ...
+
+
+class Embedder(Protocol):
+    """An offline sentence-embedding model (optional): text in, unit-length vectors out.
+
+    Example::
+
+        a, b = embedder.embed(["payment latency high", "payments slow"])
+        sum(x * y for x, y in zip(a, b))   # cosine similarity, since both have norm 1
+    """
+
+    name: str
+    dimensions: int
+
+    def embed(self, texts: Sequence[str]) -> list[tuple[float, ...]]:
+        """Return one L2-normalised vector of `dimensions` floats per text, in order."""
+        ...
+
+
+class KnowledgeBank(Protocol):
+    """What past incidents taught: fingerprints, resolutions (confirmed causes, fixes) and feedback.
+
+    The bank stores; `engine.learn` reasons (similar incidents, priors, signal-to-noise) over the
+    `Knowledge` snapshot it returns. Recording is idempotent per incident: a second resolution of the
+    same incident replaces the first, and its alert outcome counts are corrected, not added twice.
+
+    Example::
+
+        bank.remember(fingerprint)                       # when the incident's brief is built
+        bank.record_resolution(Resolution(incident_id="inc-7", cause_service=ServiceId("db"), ...))
+        knowledge = bank.knowledge()                     # past incidents and alert outcomes
+    """
+
+    def remember(self, fingerprint: Fingerprint) -> None:
+        """Store (or replace) what an incident looked like."""
+        ...
+
+    def record_resolution(self, resolution: Resolution) -> None:
+        """Record how an incident ended; raises NotInKnowledgeBank if it was never fingerprinted."""
+        ...
+
+    def record_feedback(self, feedback: Feedback) -> None:
+        """Record an operator's confirmation or rejection of one hypothesis."""
+        ...
+
+    def past_incident(self, incident_id: str) -> PastIncident | None:
+        """Return one incident's fingerprint, resolution and feedback, or None if unknown."""
+        ...
+
+    def knowledge(self) -> Knowledge:
+        """Return every fingerprinted incident with its ending and feedback, and the alert outcomes."""
+        ...
+
+
+class OutboundHttp(Protocol):
+    """The one way a request leaves the building: allow-listed, retried on 429/5xx, or only logged (dry run).
+
+    Example::
+
+        result = outbound.send(OutboundRequest("POST", "https://hooks.slack.com/services/T/B/x", body=b"{}"))
+        result.is_delivered, result.attempts, result.is_dry_run
+    """
+
+    def send(self, request: OutboundRequest) -> DeliveryResult:
+        """Deliver `request` at least once (within its attempts), or say why not; never raise for HTTP errors.
+
+        Raises `OutboundRefused` when the URL is not allowed (not allow-listed, link-local, metadata).
+        """
+        ...
+
+
+class Notifier(Protocol):
+    """Posts a brief where people read it: a Slack channel, a generic JSON webhook.
+
+    Example::
+
+        slack.notify(brief).is_delivered
+    """
+
+    name: str
+
+    def notify(self, brief: Brief) -> DeliveryResult:
+        """Send the brief; delivery is at least once, so a receiver may see it twice."""
+        ...
+
+
+class Pager(Protocol):
+    """Pages the owner of the suspected cause, and acknowledges or resolves that page (one key per incident).
+
+    Example::
+
+        pager.page(brief, action=PageAction.TRIGGER)   # dedup_key = brief.incident_id
+        pager.page(brief, action=PageAction.RESOLVE)
+    """
+
+    name: str
+
+    def page(
+        self, brief: Brief, *, action: PageAction, severity: Severity = Severity.CRITICAL
+    ) -> DeliveryResult:
+        """Trigger, acknowledge or resolve the page for `brief.incident_id` (severity: the incident's)."""
+        ...
+
+
+class ActionRunner(Protocol):
+    """Runs one declared runbook action with bound arguments: an argv command or an HTTP call.
+
+    Example::
+
+        outcome = runner.run(policy.action("restart"), {"service": "checkout", "namespace": "shop"})
+    """
+
+    def run(self, spec: ActionSpec, args: Mapping[str, str]) -> RunOutcome:
+        """Run `spec` with `args` (already validated against the policy); never raise for a failed run."""
+        ...
+
+
+class ActionLedger(Protocol):
+    """Keeps action requests, their approvals, and the append-only hash-chained audit log.
+
+    Example::
+
+        ledger.add_request(request, details={"reason": "memory leak"})   # stored and audited together
+        ledger.verify().is_intact
+    """
+
+    def add_request(self, request: ActionRequest, *, details: Mapping[str, object]) -> None:
+        """Store a new request and audit it ("request"), in one transaction."""
+        ...
+
+    def get_request(self, request_id: ActionRequestId) -> ActionRequest | None:
+        """Return the request, or None."""
+        ...
+
+    def add_approval(self, approval: Approval, *, status: ActionStatus) -> None:
+        """Store an approval, set the request's status, and audit it ("approve"), in one transaction."""
+        ...
+
+    def approvals(self, request_id: ActionRequestId) -> tuple[Approval, ...]:
+        """Return every approval of the request, oldest first."""
+        ...
+
+    def set_status(
+        self,
+        request_id: ActionRequestId,
+        status: ActionStatus,
+        *,
+        actor: str,
+        event: str,
+        details: Mapping[str, object],
+    ) -> None:
+        """Change the request's status and audit the event, in one transaction."""
+        ...
+
+    def audit(self, *, actor: str, event: str, subject: str, details: Mapping[str, object]) -> AuditEntry:
+        """Append one entry to the audit log (e.g. a refusal) and return it, hashed and chained."""
+        ...
+
+    def entries(self, *, after_seq: int = 0, limit: int = 1000) -> tuple[AuditEntry, ...]:
+        """Return audit entries with seq > after_seq, oldest first."""
+        ...
+
+    def verify(self) -> AuditVerification:
+        """Re-hash the whole chain and report the first entry that does not verify."""
+        ...
+
+
+class Capability(StrEnum):
+    """What a connector can do; a connector may have several (PagerDuty: alerts in, pages out)."""
+
+    ALERT_SOURCE = "alert_source"  # alerts in (webhook or pull)
+    TELEMETRY_SOURCE = "telemetry_source"  # spans, logs, metrics in (push or pull)
+    CHANGE_SOURCE = "change_source"  # deploys, config, flags in
+    CATALOG_SOURCE = "catalog_source"  # services, owners, teams, dependencies in
+    CASE_SOURCE = "case_source"  # recorded incidents with their truth (datasets, the simulator)
+    NOTIFIER = "notifier"  # briefs out (chat, webhooks)
+    PAGER = "pager"  # pages out
+    ACTION_RUNNER = "action_runner"  # remediation actions run
+    POLICY_SOURCE = "policy_source"  # who may do what
+    LANGUAGE_MODEL = "language_model"  # narration and questions over the evidence
+
+    @property
+    def is_ingest(self) -> bool:
+        """Return True for capabilities that take data in (these connectors must ship samples)."""
+        return self in _INGEST
+
+
+_INGEST = frozenset(
+    {
+        Capability.ALERT_SOURCE,
+        Capability.TELEMETRY_SOURCE,
+        Capability.CHANGE_SOURCE,
+        Capability.CATALOG_SOURCE,
+        Capability.CASE_SOURCE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    """How a connector presents itself to the registry: each connector package exposes one as `spec`.
+
+    Registered through the `missioncontrol.connectors` entry point group (built-ins too, in our own
+    pyproject). `config` is the connector's pydantic `<Vendor>Config` model (None: nothing to set);
+    `factory` turns a validated config into the adapter (None: a pure mapping the routes call);
+    `requires` names importable modules from an optional extra, so a missing one reads as disabled.
+
+    Example::
+
+        spec = ConnectorSpec(
+            name="slack",
+            summary="Briefs to a Slack channel (incoming webhook, Block Kit).",
+            capabilities=frozenset({Capability.NOTIFIER}),
+            config=SlackConfig,
+            factory=lambda config: SlackNotifier(config),
+            docs="docs/connectors/slack.md",
+            samples=Path(__file__).parent / "samples",
+        )
+    """
+
+    name: str  # the slug: folder, entry point and docs page name
+    summary: str
+    capabilities: frozenset[Capability]
+    config: type[Any] | None = None
+    factory: Callable[[Any], object] | None = None
+    docs: str = ""  # repository-relative path of its docs page
+    samples: Path | None = None
+    requires: tuple[str, ...] = ()
+    needs_config: bool = False  # True: disabled until configured (a URL, a key)
+
+
+class ConnectorState(StrEnum):
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    """What the registry says about one connector: enabled, disabled (reason) or failed (error)."""
+
+    name: str
+    state: ConnectorState
+    detail: str = ""  # the reason it is disabled or the error it failed with
+    spec: ConnectorSpec | None = None  # None when loading it failed
