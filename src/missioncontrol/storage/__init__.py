@@ -1,5 +1,8 @@
 """Storage adapters: the SQL state store (SQLAlchemy 2 + Alembic) and the telemetry store."""
 
 # Every area's tables register on `db.Base` when imported, so the metadata always matches the migrations.
-from missioncontrol.storage import tables_core  # noqa: F401
-from missioncontrol.storage import threads  # noqa: F401  (web: investigation threads)
+from missioncontrol.storage import (
+    tables_core,  # noqa: F401
+    threads,  # noqa: F401  (web: investigation threads)
+    world,  # noqa: F401  (world: catalog history, change log)
+)
