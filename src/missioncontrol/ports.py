@@ -121,6 +121,26 @@ class WorldModel(Protocol):
         ...
 
 
+class TelemetrySource(Protocol):
+    """Somewhere telemetry is pulled from at investigation time: Prometheus `query_range`, ...
+
+    Never fails a whole pull for one bad query: problems come back as lines naming the query, the
+    range, the step and the source ("no data" is one of them, not an empty success).
+
+    Example::
+
+        telemetry, problems = source.fetch(start=onset - timedelta(minutes=30), end=alert_at, services=scope)
+    """
+
+    name: str
+
+    def fetch(
+        self, *, start: datetime, end: datetime, services: Collection[ServiceId]
+    ) -> tuple[Telemetry, tuple[str, ...]]:
+        """Return the telemetry of these services over [start, end], and one line per problem."""
+        ...
+
+
 class CallGraphSource(Protocol):
     """Where calls between services are counted from spans: the telemetry store.
 
@@ -432,11 +452,16 @@ class ActionLedger(Protocol):
         request_id: ActionRequestId,
         status: ActionStatus,
         *,
+        expected: ActionStatus,
         actor: str,
         event: str,
         details: Mapping[str, object],
-    ) -> None:
-        """Change the request's status and audit the event, in one transaction."""
+    ) -> bool:
+        """Move the request from `expected` to `status` and audit the event, in one transaction.
+
+        Returns False, changing and auditing nothing, when the request is no longer in `expected`
+        (someone else moved it first): a compare-and-set, so two runs cannot both claim one approval.
+        """
         ...
 
     def audit(self, *, actor: str, event: str, subject: str, details: Mapping[str, object]) -> AuditEntry:
@@ -468,7 +493,7 @@ class Capability(StrEnum):
 
     @property
     def is_ingest(self) -> bool:
-        """Return True for capabilities that take data in (these connectors must ship samples)."""
+        """Return True for live data in (these connectors ship recorded samples); datasets are not."""
         return self in _INGEST
 
 
@@ -478,7 +503,6 @@ _INGEST = frozenset(
         Capability.TELEMETRY_SOURCE,
         Capability.CHANGE_SOURCE,
         Capability.CATALOG_SOURCE,
-        Capability.CASE_SOURCE,
     }
 )
 

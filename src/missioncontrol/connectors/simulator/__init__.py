@@ -12,6 +12,7 @@ from missioncontrol.connectors.simulator.estate import Estate, ServiceKind, Serv
 from missioncontrol.connectors.simulator.faults import SUPPORTED_FAULTS, eligible_culprits
 from missioncontrol.connectors.simulator.incident import simulate_incident
 from missioncontrol.connectors.simulator.suite import SimulatorSource, demo_case
+from missioncontrol.ports import Capability, ConnectorSpec
 
 __all__ = [
     "SUPPORTED_FAULTS",
@@ -23,4 +24,13 @@ __all__ = [
     "eligible_culprits",
     "generate_estate",
     "simulate_incident",
+    "spec",
 ]
+
+
+spec = ConnectorSpec(
+    name="simulator",
+    summary="The built-in simulated estate: incidents with known causes for the demo and tests.",
+    capabilities=frozenset({Capability.CASE_SOURCE}),
+    docs="docs/connectors/simulator.md",
+)
