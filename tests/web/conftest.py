@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from missioncontrol.domain import (
     Weakened,
 )
 
+SRC = Path(__file__).resolve().parents[2] / "src" / "missioncontrol"
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 GRAPH = ServiceGraph.from_edges(
     [
@@ -122,7 +124,11 @@ def make_incident(
         opened_at=opened,
         updated_at=opened + timedelta(seconds=5),
         alerts=(alert,),
-        grouping=(GroupingReason(alert.fingerprint, "new", "first alert: opened a new incident", opened),),
+        grouping=(
+            GroupingReason(
+                alert.fingerprint, "new", "first alert: opened a new incident", opened + timedelta(seconds=3)
+            ),
+        ),
     )
 
 
@@ -219,3 +225,67 @@ def loopback() -> Callable[[Any], Any]:
 @pytest.fixture
 def graph() -> ServiceGraph:
     return GRAPH
+
+
+PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw"}
+
+
+class Estate:
+    """A real state store (SQLite file, migrated) behind a real app, filled through the stores' own API."""
+
+    def __init__(self, tmp_path: Any) -> None:
+        from sqlalchemy import Engine
+
+        from missioncontrol.api.app import create_app
+        from missioncontrol.api.runtime import Runtime
+        from missioncontrol.connectors.policyfile import read_policy
+        from missioncontrol.settings import Settings
+        from missioncontrol.storage.db import create_db_engine, migrate
+        from missioncontrol.storage.incidents import SqlIncidentStore
+        from missioncontrol.storage.threads import ThreadStore
+        from missioncontrol.web.auth import hash_password
+
+        self.engine: Engine = create_db_engine(f"sqlite:///{tmp_path / 'state.db'}")
+        migrate(self.engine)
+        self.store = SqlIncidentStore(self.engine)
+        policy_path = SRC / "connectors/policyfile/samples/policy.yaml"
+        settings = Settings(
+            state_dir=tmp_path,
+            web_passwords={name: hash_password(pw, iterations=1000) for name, pw in PASSWORDS.items()},
+        )
+        self.runtime = Runtime(
+            settings=settings,
+            api_tokens=("test-token",),
+            inbox=None,  # type: ignore[arg-type]  # the board never ingests
+            incidents=self.store,
+            briefs=self.store,
+            alert_mappers={},
+            threads=ThreadStore(self.engine),
+            policy=read_policy(policy_path),
+            web_secret="test-web-secret",
+        )
+        self.app = create_app(self.runtime)
+
+    def add(self, incident: Incident, brief: Brief | None = None) -> None:
+        """Store an incident (its alerts, then the grouping placements) and its brief, as ingest would."""
+        from missioncontrol.domain import Placement
+        from missioncontrol.storage.incidents import write_alerts
+
+        with self.engine.begin() as conn:
+            write_alerts(conn, incident.alerts)
+        reasons = {g.fingerprint: g for g in incident.grouping}
+        self.store.record_placements(
+            [
+                Placement(a, incident.id, reasons[a.fingerprint], opens_incident=k == 0, title=incident.title)
+                for k, a in enumerate(incident.alerts)
+            ]
+        )
+        if brief is not None:
+            self.store.save_brief(brief)
+
+
+@pytest.fixture
+def estate(tmp_path: Any) -> Iterator[Estate]:
+    e = Estate(tmp_path)
+    yield e
+    e.engine.dispose()

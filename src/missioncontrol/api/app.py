@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from missioncontrol.api import routes_alerts, routes_incidents
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.schemas import HealthOut
+from missioncontrol.web import routes as web_routes
 
 DESCRIPTION = """
 Mission Control's live service. Alert webhooks (Alertmanager, Grafana) and telemetry come in;
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(routes_alerts.router)
     app.include_router(routes_incidents.router)
+    app.include_router(web_routes.router)  # the board: server-rendered pages, SSE, sign-in
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

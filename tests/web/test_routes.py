@@ -1,0 +1,162 @@
+"""The board over HTTP: sign-in, CSRF, the pages, filters, threads, exports, the event stream."""
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from missioncontrol.domain import Severity
+
+
+def signed_in(estate: Any, user: str, password: str | None = None) -> TestClient:
+    client = TestClient(estate.app, base_url="http://testserver")
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post(
+        "/login",
+        data={"username": user, "password": password or f"{user}-pw", "csrf_token": csrf, "next": "/"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_pages_need_sign_in_and_sign_in_needs_csrf_and_the_password(estate: Any) -> None:
+    client = TestClient(estate.app)
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    client.get("/login")
+    no_csrf = client.post(
+        "/login", data={"username": "alice", "password": "alice-pw"}, follow_redirects=False
+    )
+    assert no_csrf.status_code == 403
+    csrf = csrf_of(client.get("/login").text)
+    wrong = client.post("/login", data={"username": "alice", "password": "nope", "csrf_token": csrf})
+    assert wrong.status_code == 401 and "wrong password" in wrong.text
+    stranger = client.post("/login", data={"username": "mallory", "password": "x", "csrf_token": csrf})
+    assert stranger.status_code == 401
+    forged = TestClient(estate.app)
+    forged.cookies.set("mc_session", "eyJ1IjoiZGF2ZSJ9.forged.sig")
+    assert forged.get("/", follow_redirects=False).status_code == 303
+
+
+def test_board_orders_by_severity_then_age_and_filters(
+    estate: Any, incident_factory: Any, brief_factory: Any
+) -> None:
+    from missioncontrol.domain import Severity as S
+
+    t0 = incident_factory(1).opened_at
+    estate.add(incident_factory(1, severity=S.WARNING, service="cart", opened=t0 - timedelta(hours=2)))
+    estate.add(
+        incident_factory(2, severity=S.CRITICAL, service="frontend", opened=t0), brief_factory("inc-00002")
+    )
+    estate.add(incident_factory(3, severity=S.CRITICAL, service="catalog", opened=t0 - timedelta(hours=1)))
+    client = signed_in(estate, "alice")
+    html = client.get("/").text
+    order = re.findall(r'data-incident="(inc-\d+)"', html)
+    assert order == ["inc-00003", "inc-00002", "inc-00001"]
+    assert "payments (cpu)" in html and "first alert: opened a new incident" in html
+    assert re.findall(r'data-incident="(inc-\d+)"', client.get("/?severity=warning").text) == ["inc-00001"]
+    assert re.findall(r'data-incident="(inc-\d+)"', client.get("/?service=catalog").text) == ["inc-00003"]
+    assert re.findall(r'data-incident="(inc-\d+)"', client.get("/?team=team-payments").text) == ["inc-00002"]
+    wall = client.get("/?wall=1").text
+    assert '<body class="wall">' in wall
+
+
+def test_incident_page_shows_graph_charts_decision_and_timeline(
+    estate: Any, incident_factory: Any, brief_factory: Any
+) -> None:
+    estate.add(incident_factory(1), brief_factory())
+    html = signed_in(estate, "alice").get("/incident/inc-00001").text
+    assert 'class="graph"' in html and 'class="node anomalous on-path cause" data-service="payments"' in html
+    assert html.count('class="spark bars"') == 3  # no telemetry store wired: value vs baseline, said so
+    assert "value vs baseline (from the brief)" in html
+    assert "its onset came after payments" in html  # weakened alternative
+    assert "rolled back payments 2.3.1" in html  # similar incident's fix
+    assert re.search(r"tl-alert.*tl-grouping.*tl-brief", html, re.S)
+    assert signed_in(estate, "alice").get("/incident/nope").status_code == 404
+
+
+def test_threads_are_assigned_by_commanders_only_and_need_csrf(estate: Any, incident_factory: Any) -> None:
+    estate.add(incident_factory(1))
+    dave = signed_in(estate, "dave")  # incident-commander
+    csrf = csrf_of(dave.get("/incident/inc-00001").text)
+    refused = dave.post(
+        "/incident/inc-00001/threads", data={"title": "pool", "assignee": "bob"}, follow_redirects=False
+    )
+    assert refused.status_code == 403
+    made = dave.post(
+        "/incident/inc-00001/threads",
+        data={"title": "check the payments pool size", "assignee": "bob", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    alice = signed_in(estate, "alice")  # operator: may not assign
+    a_csrf = csrf_of(alice.get("/incident/inc-00001").text)
+    no = alice.post(
+        "/incident/inc-00001/threads", data={"title": "x", "assignee": "alice", "csrf_token": a_csrf}
+    )
+    assert no.status_code == 403
+    (thread,) = estate.runtime.threads.threads("inc-00001")
+    assert (thread.title, thread.assignee, thread.created_by) == (
+        "check the payments pool size",
+        "bob",
+        "dave",
+    )
+    no = alice.post(f"/incident/inc-00001/threads/{thread.id}", data={"status": "done", "csrf_token": a_csrf})
+    assert no.status_code == 403  # not hers
+    bob = signed_in(estate, "bob")
+    b_csrf = csrf_of(bob.get("/incident/inc-00001").text)
+    ok = bob.post(
+        f"/incident/inc-00001/threads/{thread.id}",
+        data={"status": "done", "note": "pool is 10, needs 40", "csrf_token": b_csrf},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    page = bob.get("/incident/inc-00001").text
+    assert "pool is 10, needs 40" in page and "status-done" in page
+
+
+def test_analytics_page_and_exports(estate: Any, incident_factory: Any, brief_factory: Any) -> None:
+    estate.add(incident_factory(1), brief_factory())
+    client = signed_in(estate, "carol")
+    assert "Investigation quality" in client.get("/analytics").text
+    body = client.get("/analytics.json").json()
+    assert body["incidents"] == 1 and body["alert_to_brief"]["count"] == 1
+    csv_text = client.get("/analytics.csv").text
+    assert csv_text.splitlines()[0] == "metric,key,value" and "incidents,,1" in csv_text
+
+
+def test_event_stream_sends_the_board_when_the_store_changes(
+    estate: Any, incident_factory: Any, loopback: Any
+) -> None:
+    import threading
+
+    import httpx
+
+    estate.add(incident_factory(1))
+    with loopback(estate.app) as url:
+        client = httpx.Client(base_url=url)
+        csrf = csrf_of(client.get("/login").text)
+        client.post("/login", data={"username": "alice", "password": "alice-pw", "csrf_token": csrf})
+        got: list[str] = []
+
+        def add_later() -> None:
+            import time
+
+            time.sleep(1.5)
+            estate.add(incident_factory(7, severity=Severity.CRITICAL, service="payments"))
+
+        threading.Thread(target=add_later).start()
+        with client.stream("GET", "/board/stream", timeout=15) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                got.append(line)
+                if "inc-00007" in line:
+                    break
+        assert "event: board" in got and any("inc-00007" in line for line in got)
