@@ -7,6 +7,7 @@ set -euo pipefail
 # Debian packages the tests drive for real. Add one here with the command that proves it is installed.
 declare -A NEEDED=(
   [chromium]=chromium  # web/ browser tests (Playwright drives Debian's Chromium; never `playwright install`)
+  [prometheus]=prometheus  # connectors/prometheus: query_range against the real server
 )
 
 missing=()
