@@ -90,7 +90,7 @@ async def _accept(request: Request, runtime: Runtime, source: str) -> AlertsAcce
         except Overloaded as exc:
             return _error(503, str(exc), retry_after_s=exc.retry_after_s)
         try:
-            acceptance = await asyncio.wait_for(asyncio.wrap_future(future), COMMIT_TIMEOUT_S)
+            acceptance = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), COMMIT_TIMEOUT_S)
         except TimeoutError:
             return _error(503, "the state store did not commit in time; resend (it is safe)", retry_after_s=2)
         except Exception as exc:  # the store failed: nothing is acknowledged, the sender resends

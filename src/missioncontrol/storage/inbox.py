@@ -61,6 +61,12 @@ class GroupCommitInbox:
             self._thread.join(timeout=30)
             self._thread = None
 
+    @property
+    def pending(self) -> int:
+        """Return how many alerts wait for the next commit."""
+        with self._cond:
+            return self._pending
+
     def submit(self, alerts: Sequence[Alert]) -> "Future[Acceptance]":
         """Queue `alerts` for the next group commit; return a future of the commit."""
         future: Future[Acceptance] = Future()
@@ -87,8 +93,7 @@ class GroupCommitInbox:
                 item = self._waiting.popleft()
                 batch.append(item)
                 size += len(item[0])
-            self._pending -= size
-            return batch
+            return batch  # still counted in _pending until committed: the bound covers in-flight work
 
     def _run(self) -> None:
         while True:
@@ -96,15 +101,32 @@ class GroupCommitInbox:
             if not batch:
                 return  # closing, and nothing left
             try:
-                with self.engine.begin() as conn:
-                    write_alerts(conn, [a for alerts, _ in batch for a in alerts])
-            except Exception as exc:  # every waiting request gets the error: none is acknowledged
-                log.warning("group commit of %d requests failed: %s", len(batch), type(exc).__name__)
-                for _, future in batch:
-                    future.set_exception(exc)
-                continue
-            committed_at = datetime.now(UTC)
-            for alerts, future in batch:
-                future.set_result(Acceptance(accepted=len(alerts), committed_at=committed_at))
-            if self.on_commit is not None:
-                self.on_commit()
+                self._commit(batch)
+            finally:
+                with self._cond:
+                    self._pending -= sum(len(alerts) for alerts, _ in batch)
+
+    def _commit(self, batch: list[tuple[Sequence[Alert], "Future[Acceptance]"]]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                write_alerts(conn, [a for alerts, _ in batch for a in alerts])
+        except Exception as exc:  # every waiting request gets the error: none is acknowledged
+            log.warning("group commit of %d requests failed: %s", len(batch), type(exc).__name__)
+            for _, future in batch:
+                _settle(future, exc)
+            return
+        committed_at = datetime.now(UTC)
+        for alerts, future in batch:
+            _settle(future, Acceptance(accepted=len(alerts), committed_at=committed_at))
+        if self.on_commit is not None:
+            self.on_commit()
+
+
+def _settle(future: "Future[Acceptance]", outcome: Acceptance | BaseException) -> None:
+    # A caller that stopped waiting may have cancelled its future; the writer must carry on regardless.
+    if not future.set_running_or_notify_cancel():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

@@ -1,0 +1,28 @@
+"""Incidents and briefs over real HTTP: a new incident is investigated in the background and refreshed."""
+
+from tests.api.conftest import Live
+from tests.api.test_alerts import AM, am_alert, payload
+
+
+def test_new_incident_gets_a_brief_that_is_refreshed_when_alerts_join(live: Live) -> None:
+    live.client.post(AM, json=payload(am_alert("b1", "payments")))
+    (incident,) = live.wait_for("the incident", lambda: live.client.get("/api/v1/incidents").json())  # type: ignore[misc]
+    brief_url = f"/api/v1/incidents/{incident['id']}/brief"
+    first = live.wait_for("the first brief", lambda: _brief(live, brief_url))
+    assert first["version"] == 1 and first["incident_id"] == incident["id"]  # type: ignore[index]
+    assert first["diagnosis"]["symptom"] == "payments"  # type: ignore[index]
+    assert "1 alert(s) firing on payments" in first["impact"]["summary"]  # type: ignore[index]
+    live.client.post(AM, json=payload(am_alert("b2", "payments", starts="2026-12-02T09:01:00Z")))
+    second = live.wait_for("a refreshed brief", lambda: _brief(live, brief_url, at_least=2))
+    assert "2 alert(s) firing on payments" in second["impact"]["summary"]  # type: ignore[index]
+    detail = live.client.get(f"/api/v1/incidents/{incident['id']}").json()
+    assert [g["rule"] for g in detail["grouping"]] == ["new", "same_service"]
+
+
+def _brief(live: Live, url: str, *, at_least: int = 1) -> dict[str, object] | None:
+    response = live.client.get(url)
+    if response.status_code == 409:
+        return None
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body if int(body["version"]) >= at_least else None  # type: ignore[call-overload]

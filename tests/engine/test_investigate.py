@@ -1,0 +1,126 @@
+"""Investigation: a stored incident becomes a Case from the ports, a diagnosis, and a versioned brief."""
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from missioncontrol import bootstrap
+from missioncontrol.domain import (
+    Alert,
+    AlertStatus,
+    Brief,
+    Incident,
+    IncidentId,
+    IncidentStatus,
+    LabeledCase,
+    Severity,
+)
+from missioncontrol.engine.investigate import Investigator, build_case, lead_alert
+from missioncontrol.engine.worker import IncidentWorker
+from missioncontrol.settings import Settings
+from missioncontrol.storage.incidents import SqlIncidentStore, write_alerts
+from missioncontrol.storage.telemetry import ChdbTelemetryStore
+
+
+@pytest.fixture(scope="module")
+def labeled() -> LabeledCase:
+    """A small simulated incident: 8 services, metrics only, a bad change in `content`."""
+    return bootstrap.scale_cases(8, count=1, with_logs_and_spans=False)[0]
+
+
+@pytest.fixture
+def telemetry(tmp_path: Path, labeled: LabeledCase) -> Iterator[ChdbTelemetryStore]:
+    store = ChdbTelemetryStore(tmp_path / "telemetry")
+    store.append(labeled.case.telemetry)
+    yield store
+    store.close()
+
+
+class Recorder:
+    """An enricher that notes its name, so the order the investigator runs them in shows."""
+
+    def __init__(self, name: str, *, fails: bool = False) -> None:
+        self.name = name
+        self.fails = fails
+
+    def enrich(self, brief: Brief) -> Brief:
+        if self.fails:
+            raise RuntimeError("knowledge bank offline")
+        return replace(brief, notes=(*brief.notes, self.name))
+
+
+def stored_incident(db_engine: Engine, alert: Alert) -> tuple[SqlIncidentStore, IncidentId]:
+    store = SqlIncidentStore(db_engine)
+    with db_engine.begin() as conn:
+        write_alerts(conn, [alert])
+    worker = IncidentWorker(store, store, lambda _id: None, world=None, clock=lambda: alert.received_at)
+    (incident_id,) = worker.group_pending()
+    return store, incident_id
+
+
+def test_investigation_reads_telemetry_around_the_alert_and_names_the_cause(
+    db_engine: Engine, telemetry: ChdbTelemetryStore, labeled: LabeledCase
+) -> None:
+    alert = labeled.case.alert
+    assert alert is not None and labeled.truth is not None
+    store, incident_id = stored_incident(db_engine, alert)
+    now = alert.started_at + timedelta(minutes=3)
+    investigator = Investigator(
+        bootstrap.build_engine(Settings(workers=1)),
+        store,
+        store,
+        telemetry=telemetry,
+        enrichers=(Recorder("knowledge"), Recorder("respond")),
+        clock=lambda: now,
+    )
+    brief = investigator.investigate(incident_id)
+    assert brief is not None and brief.version == 1
+    assert brief.diagnosis.ranked_services[0] == labeled.truth.service
+    assert brief.diagnosis.symptom == alert.service
+    assert brief.notes[-2:] == ("knowledge", "respond")  # in the order given
+    assert brief.impact.since == alert.started_at and alert.service in brief.impact.summary
+    assert store.latest_brief(incident_id) == brief
+    again = investigator.investigate(incident_id)
+    assert again is not None and again.version == 2
+    assert store.latest_brief(incident_id) == again
+
+
+def test_a_failing_enricher_leaves_the_brief_and_says_so(db_engine: Engine, labeled: LabeledCase) -> None:
+    alert = labeled.case.alert
+    assert alert is not None
+    store, incident_id = stored_incident(db_engine, alert)
+    investigator = Investigator(
+        bootstrap.build_engine(Settings(workers=1)),
+        store,
+        store,
+        enrichers=(Recorder("knowledge", fails=True), Recorder("respond")),
+        clock=lambda: alert.received_at,
+    )
+    brief = investigator.investigate(incident_id)
+    assert brief is not None
+    assert brief.notes[-2:] == ("knowledge could not run: knowledge bank offline", "respond")
+    assert investigator.investigate(IncidentId("no-such")) is None
+
+
+def test_case_is_anchored_on_the_most_severe_earliest_firing_alert() -> None:
+    t0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+    def a(fp: str, severity: Severity, at_s: int, status: AlertStatus = AlertStatus.FIRING) -> Alert:
+        at = t0 + timedelta(seconds=at_s)
+        return Alert(fp, "X", severity, status, None, "s", at, at)
+
+    alerts = (
+        a("warn", Severity.WARNING, 0),
+        a("crit-late", Severity.CRITICAL, 60),
+        a("crit", Severity.CRITICAL, 30),
+        a("gone", Severity.CRITICAL, 10, AlertStatus.RESOLVED),
+    )
+    incident = Incident(IncidentId("i"), "t", IncidentStatus.OPEN, Severity.CRITICAL, None, t0, t0, alerts)
+    assert lead_alert(incident) == alerts[2]
+    now = t0 + timedelta(minutes=2)
+    case = build_case(incident, telemetry=None, world=None, now=now)
+    assert case.alert == alerts[2] and case.id == "i" and case.graph is None
