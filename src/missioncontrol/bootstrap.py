@@ -2,7 +2,7 @@
 
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine as SqlEngine
@@ -11,6 +11,7 @@ from missioncontrol.api.runtime import Runtime
 from missioncontrol.connectors import alertmanager
 from missioncontrol.connectors.casefolder import CaseFolderSource, write_case
 from missioncontrol.connectors.nezha import NezhaSource
+from missioncontrol.connectors.prometheus import PrometheusConfig, create_source
 from missioncontrol.connectors.rcd import RcdSource
 from missioncontrol.connectors.simulator import (
     SUPPORTED_FAULTS,
@@ -25,12 +26,22 @@ from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.engine.investigate import Investigator
 from missioncontrol.engine.learn import KnowledgeEnricher
 from missioncontrol.engine.worker import IncidentWorker, WorkerConfig
-from missioncontrol.ports import CaseSource, Diagnoser, Embedder, IncidentStore, KnowledgeBank
+from missioncontrol.ports import (
+    CallGraphSource,
+    CaseSource,
+    Diagnoser,
+    Embedder,
+    IncidentStore,
+    KnowledgeBank,
+    TelemetrySource,
+)
 from missioncontrol.settings import Settings
 from missioncontrol.storage.db import create_db_engine, migrate
 from missioncontrol.storage.inbox import GroupCommitInbox
 from missioncontrol.storage.incidents import SqlIncidentStore
 from missioncontrol.storage.knowledge import SqlKnowledgeBank
+from missioncontrol.storage.telemetry import ChdbTelemetryStore, ClickHouseTelemetryStore
+from missioncontrol.storage.world import SqlWorldModel
 
 DATASETS = ("nezha-tt", "nezha-ob", "rcd-sockshop", "simulated")
 
@@ -194,3 +205,28 @@ def build_knowledge_enricher(
 
         alerts_of = alerts_from_store
     return KnowledgeEnricher(bank, alerts_of=alerts_of, embedder=embedder)
+
+
+def build_telemetry_store(settings: Settings) -> ChdbTelemetryStore | ClickHouseTelemetryStore:
+    """Return the telemetry store: the ClickHouse at TELEMETRY_URL, else embedded chDB under STATE_DIR."""
+    if settings.telemetry_url is not None:
+        return ClickHouseTelemetryStore.from_url(
+            settings.telemetry_url.get_secret_value(), database=settings.telemetry_database
+        )
+    return ChdbTelemetryStore(settings.telemetry_path(), database=settings.telemetry_database)
+
+
+def build_world_model(
+    settings: Settings, engine: SqlEngine, telemetry: CallGraphSource | None = None
+) -> SqlWorldModel:
+    """Return the world model on the state store; calls from `telemetry` (default: the settings' store)."""
+    calls = telemetry if telemetry is not None else build_telemetry_store(settings)
+    return SqlWorldModel(engine, calls, lookback=timedelta(seconds=settings.world_lookback_s))
+
+
+def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
+    """Return the pull sources configured for investigations: Prometheus when PROMETHEUS_URL is set."""
+    if settings.prometheus_url is None:
+        return ()
+    config = PrometheusConfig(url=settings.prometheus_url, queries_file=settings.prometheus_queries)
+    return (create_source(config),)
