@@ -22,6 +22,9 @@ ActionRequestId = NewType("ActionRequestId", str)
 
 GENESIS_HASH = "0" * 64  # prev_hash of the first audit entry
 
+# Parameters every action has, with the pattern their values must fully match.
+BUILTIN_PARAMS = {"service": r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}", "incident_id": r"[A-Za-z0-9._:-]{1,128}"}
+
 
 class Verdict(StrEnum):
     ACT = "act"  # the person on duty holds the authority for at least one useful action
@@ -245,6 +248,7 @@ class ActionStatus(StrEnum):
     PENDING = "pending"  # waiting for approval
     APPROVED = "approved"  # may run (approved, or no approval needed)
     DENIED = "denied"
+    RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
@@ -364,6 +368,14 @@ class PolicyError(MissionControlError):
 
 class NotAllowed(MissionControlError):
     """The principal lacks the authority, role or approval the policy asks for; the message says which."""
+
+
+class InvalidAction(MissionControlError):
+    """The request cannot proceed: unknown action, bad arguments, or a request in the wrong state."""
+
+
+class UnknownActionRequest(MissionControlError):
+    """No action request has this id."""
 
 
 class OutboundRefused(MissionControlError):

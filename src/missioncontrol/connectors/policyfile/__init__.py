@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from missioncontrol.connectors.policyfile.mapping import BUILTIN_PARAMS, PLACEHOLDER, to_policy
-from missioncontrol.domain.respond import Policy, PolicyError
+from missioncontrol.connectors.policyfile.mapping import PLACEHOLDER, to_policy
+from missioncontrol.domain.respond import BUILTIN_PARAMS, Policy, PolicyError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_POLICY = SAMPLES / "policy.yaml"

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from missioncontrol.domain.respond import (
+    BUILTIN_PARAMS,
     ActionSpec,
     ApprovalRule,
     CommandRunner,
@@ -26,7 +27,6 @@ from missioncontrol.domain.respond import (
     ServiceOverride,
 )
 
-BUILTIN_PARAMS = {"service": r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}", "incident_id": r"[A-Za-z0-9._:-]{1,128}"}
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
