@@ -150,6 +150,10 @@ def build_runtime(settings: Settings) -> Runtime:
         alert_mappers={"alertmanager": alertmanager.to_alerts, "grafana": alertmanager.to_alerts},
         telemetry_arrived=worker.telemetry_arrived,
     )
+    runtime.knowledge = knowledge = build_knowledge_bank(settings, db)  # learn: first enricher of the brief
+    runtime.enrichers = (
+        build_knowledge_enricher(knowledge, incidents=store, embedder=build_embedder(settings)),
+    )
 
     def start_worker() -> None:
         # Bound at start, not here: other areas fill runtime.telemetry, .world, .enrichers after this.
@@ -205,6 +209,13 @@ def build_knowledge_enricher(
 
         alerts_of = alerts_from_store
     return KnowledgeEnricher(bank, alerts_of=alerts_of, embedder=embedder)
+
+
+def open_knowledge_state(settings: Settings) -> tuple[SqlKnowledgeBank, SqlIncidentStore]:
+    """Return the knowledge bank and the incident and brief store on the state database, migrated."""
+    db = create_db_engine(settings.state_database_url())
+    migrate(db)
+    return SqlKnowledgeBank(db), SqlIncidentStore(db)
 
 
 def build_telemetry_store(settings: Settings) -> ChdbTelemetryStore | ClickHouseTelemetryStore:

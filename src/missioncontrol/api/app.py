@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from missioncontrol.api import routes_alerts, routes_incidents
+from missioncontrol.api import routes_alerts, routes_incidents, routes_knowledge
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.schemas import HealthOut
 from missioncontrol.web import routes as web_routes
@@ -55,6 +55,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(routes_alerts.router)
     app.include_router(routes_incidents.router)
+    app.include_router(routes_knowledge.router)
     app.include_router(web_routes.router)  # the board: server-rendered pages, SSE, sign-in
 
     @app.exception_handler(RequestValidationError)

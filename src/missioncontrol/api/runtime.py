@@ -19,6 +19,7 @@ from missioncontrol.ports import (
     BriefEnricher,
     BriefStore,
     IncidentStore,
+    KnowledgeBank,
     LanguageModel,
     TelemetryStore,
     WorldModel,
@@ -53,6 +54,7 @@ class Runtime:
     language_model: LanguageModel | None = None  # optional narrator (engine/narrate); None: no LLM
     policy: Policy | None = None  # respond: principals (web sign-in and roles), rules, approvals
     web_secret: str = ""  # web: signs the session cookie (bootstrap resolves it)
+    knowledge: KnowledgeBank | None = None  # learn: resolutions, feedback, precedent and priors
     on_start: list[Callable[[], None]] = field(default_factory=list)  # run in order at app start-up
     on_stop: list[Callable[[], None]] = field(default_factory=list)  # run in reverse order at shutdown
 

@@ -338,3 +338,22 @@ class KnowledgeEnricher:
         matches = recall(fingerprint, knowledge.past, config=self.config.recall)
         learnt = learn(brief.diagnosis, knowledge, matches, alerts=fingerprint.alerts, config=self.config)
         return replace(brief, diagnosis=learnt.diagnosis, similar=learnt.similar)
+
+
+def remember_brief(bank: KnowledgeBank, brief: Brief, alerts: Sequence[Alert] = ()) -> None:
+    """Fingerprint an incident from its stored brief, so it can be resolved (briefs built before the bank)."""
+    bank.remember(
+        fingerprint_of(
+            brief.diagnosis, incident_id=brief.incident_id, seen_at=brief.generated_at, alerts=alerts
+        )
+    )
+
+
+def similar_to(
+    knowledge: Knowledge, incident_id: str, *, limit: int = 3, config: RecallConfig | None = None
+) -> tuple[SimilarIncident, ...] | None:
+    """Return the resolved incidents most like `incident_id`, or None if it was never fingerprinted."""
+    own = next((p for p in knowledge.past if p.fingerprint.incident_id == incident_id), None)
+    if own is None:
+        return None
+    return to_similar_incidents(recall(own.fingerprint, knowledge.past, config=config), limit=limit)
