@@ -150,6 +150,7 @@ def build_runtime(settings: Settings) -> Runtime:
         alert_mappers={"alertmanager": alertmanager.to_alerts, "grafana": alertmanager.to_alerts},
         telemetry_arrived=worker.telemetry_arrived,
     )
+    wire_board(runtime, settings, db=db, diagnoser=investigator.diagnoser)  # web/ and mcp/
     runtime.knowledge = knowledge = build_knowledge_bank(settings, db)  # learn: first enricher of the brief
     runtime.enrichers = (
         build_knowledge_enricher(knowledge, incidents=store, embedder=build_embedder(settings)),
@@ -241,3 +242,31 @@ def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
         return ()
     config = PrometheusConfig(url=settings.prometheus_url, queries_file=settings.prometheus_queries)
     return (create_source(config),)
+
+
+def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser: Diagnoser) -> None:
+    """Give the board and the MCP tools what they need: threads, session secret, engine, optional LLM."""
+    from missioncontrol.storage.threads import ThreadStore
+
+    runtime.threads = ThreadStore(db)
+    runtime.diagnoser = diagnoser
+    runtime.web_secret = web_secret(settings)
+    if settings.llm_base_url and settings.llm_model:
+        from missioncontrol.connectors.openai import OpenAIChatModel  # the optional `[llm]` extra
+
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        runtime.language_model = OpenAIChatModel(
+            base_url=settings.llm_base_url, model=settings.llm_model, api_key=key
+        )
+
+
+def web_secret(settings: Settings) -> str:
+    """Return the key that signs web sessions: configured, else one kept in STATE_DIR/web-secret."""
+    if settings.web_secret is not None:
+        return settings.web_secret.get_secret_value()
+    path = settings.state_dir / "web-secret"
+    if not path.is_file():
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()

@@ -103,10 +103,12 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = Field(
         default=None,
-        description="Optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1) for brief narratives.",
+        description="Optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1) for narratives.",
     )
     llm_model: str | None = Field(default=None, description="Model name at LLM_BASE_URL; both unset: no LLM.")
-    llm_api_key: SecretStr | None = Field(default=None, description="API key for LLM_BASE_URL, if it needs one.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key for LLM_BASE_URL, if it needs one."
+    )
 
     def telemetry_path(self) -> Path:
         """Return where the embedded chDB telemetry store keeps its files."""

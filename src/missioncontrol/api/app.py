@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from missioncontrol.api import routes_alerts, routes_incidents, routes_knowledge
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.schemas import HealthOut
+from missioncontrol.mcp.server import mount_mcp
 from missioncontrol.web import routes as web_routes
 
 DESCRIPTION = """
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(routes_incidents.router)
     app.include_router(routes_knowledge.router)
     app.include_router(web_routes.router)  # the board: server-rendered pages, SSE, sign-in
+    mount_mcp(app, runtime)  # MCP tools over streamable HTTP at /mcp (bearer token)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,6 +18,7 @@ from missioncontrol.ports import (
     AlertInbox,
     BriefEnricher,
     BriefStore,
+    Diagnoser,
     IncidentStore,
     KnowledgeBank,
     LanguageModel,
@@ -54,6 +55,7 @@ class Runtime:
     language_model: LanguageModel | None = None  # optional narrator (engine/narrate); None: no LLM
     policy: Policy | None = None  # respond: principals (web sign-in and roles), rules, approvals
     web_secret: str = ""  # web: signs the session cookie (bootstrap resolves it)
+    diagnoser: Diagnoser | None = None  # mcp: investigate_service runs the engine on a window
     knowledge: KnowledgeBank | None = None  # learn: resolutions, feedback, precedent and priors
     on_start: list[Callable[[], None]] = field(default_factory=list)  # run in order at app start-up
     on_stop: list[Callable[[], None]] = field(default_factory=list)  # run in reverse order at shutdown

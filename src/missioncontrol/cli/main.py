@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import bench_learn, knowledge, serve
+from missioncontrol.cli import bench_learn, knowledge, mcp, serve
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
 from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
@@ -26,6 +26,7 @@ app = typer.Typer(
 dataset_app = typer.Typer(help="List and export incident cases.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 app.command()(serve.serve)
+app.command()(mcp.mcp)  # the investigation tools over stdio for other agents
 app.command()(knowledge.resolve)
 app.command()(knowledge.feedback)
 console = Console()

@@ -1,0 +1,1 @@
+"""MCP: the investigation tools for other agents (IDE assistants, chat bots), over stdio and HTTP."""
