@@ -47,6 +47,9 @@ class InvestigationConfig:
     lookback: timedelta = timedelta(minutes=30)  # before the first alert: the baseline
     after: timedelta = timedelta(minutes=10)  # after it, at most (never past now)
     blast_hops: int = 3
+    # Periods known to be healthy (a fault-free reference run): their telemetry is the case's
+    # `baseline`, as offline cases carry one; empty: the baseline is only what came before the onset.
+    reference_windows: tuple[tuple[datetime, datetime], ...] = ()
 
 
 def lead_alert(incident: Incident) -> Alert | None:
@@ -75,6 +78,15 @@ def build_case(
     data = telemetry.read(start=start, end=end, services=None) if telemetry is not None else Telemetry()
     graph = world.graph_at(anchor) if world is not None else None
     changes = world.changes_between(start, end) if world is not None else ()
+    baseline = Telemetry()
+    if telemetry is not None:
+        for ref_start, ref_end in config.reference_windows:
+            ref = telemetry.read(start=ref_start, end=ref_end, services=None)
+            baseline = Telemetry(
+                metrics=baseline.metrics + ref.metrics,
+                logs=baseline.logs + ref.logs,
+                spans=baseline.spans + ref.spans,
+            )
     return Case(
         id=incident.id,
         system="live",
@@ -82,6 +94,7 @@ def build_case(
         graph=graph,
         changes=changes,
         alert=alert,
+        baseline=baseline,
         description=incident.title,
     )
 
