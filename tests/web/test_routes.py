@@ -160,3 +160,40 @@ def test_event_stream_sends_the_board_when_the_store_changes(
                 if "inc-00007" in line:
                     break
         assert "event: board" in got and any("inc-00007" in line for line in got)
+
+
+def test_actions_are_requested_and_approved_only_as_the_policy_allows(
+    estate: Any, incident_factory: Any, brief_factory: Any
+) -> None:
+    estate.add(incident_factory(1), brief_factory())
+    alice = signed_in(estate, "alice")  # L1 operator
+    page = alice.get("/incident/inc-00001").text
+    assert 'data-action="restart"' in page and 'name="param_namespace"' in page
+    csrf = csrf_of(page)
+    form = {"action": "restart", "service": "payments", "param_namespace": "shop", "csrf_token": csrf}
+    assert alice.post("/incident/inc-00001/actions", data={**form, "csrf_token": "forged"}).status_code == 403
+    made = alice.post("/incident/inc-00001/actions", data=form)
+    assert made.status_code == 200 and "Requested restart on payments: pending" in made.text
+    (request_id,) = re.findall(r'data-request="([^"]+)" data-status="pending"', made.text)
+    sha = re.search(r'name="args_sha256" value="([0-9a-f]{64})"', made.text).group(1)
+    # the requester holds neither the approval's role nor its tier, and may not approve her own request
+    own = alice.post(
+        f"/incident/inc-00001/actions/{request_id}/approve", data={"args_sha256": sha, "csrf_token": csrf}
+    )
+    assert own.status_code == 403 and "Refused" in own.text
+    # rollback on payments needs L2: refused for an L1 operator, and audited
+    rollback = {**form, "action": "rollback"}
+    no = alice.post("/incident/inc-00001/actions", data=rollback)
+    assert no.status_code == 403 and "needs L2" in no.text
+    bob = signed_in(estate, "bob")  # L2 service-owner
+    b_csrf = csrf_of(bob.get("/incident/inc-00001").text)
+    ok = bob.post(
+        f"/incident/inc-00001/actions/{request_id}/approve", data={"args_sha256": sha, "csrf_token": b_csrf}
+    )
+    assert ok.status_code == 200 and f"Approved {request_id}" in ok.text
+    assert f'data-request="{request_id}" data-status="approved"' in ok.text
+    events = [(e.actor, e.event) for e in estate.runtime.actions.ledger.entries()]
+    assert ("alice", "request") in events and ("bob", "approve") in events
+    assert [e for e in events if e == ("alice", "refuse")] == [("alice", "refuse")] * 2
+    assert estate.runtime.actions.ledger.verify().is_intact
+    assert "tl-audit" in ok.text  # the audit entries are on the incident's timeline

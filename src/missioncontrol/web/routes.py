@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -35,9 +35,23 @@ from fastapi.responses import (
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from missioncontrol.api.runtime import Runtime, get_runtime
-from missioncontrol.domain import Brief, CatalogEntry, IncidentId, IncidentStatus, ServiceId
-from missioncontrol.domain.respond import Principal
+from missioncontrol.domain import (
+    Brief,
+    CatalogEntry,
+    IncidentId,
+    IncidentStatus,
+    MissionControlError,
+    ServiceId,
+)
+from missioncontrol.domain.respond import (
+    ActionRequest,
+    ActionRequestId,
+    NotAllowed,
+    Principal,
+    UnknownActionRequest,
+)
 from missioncontrol.domain.threads import ThreadStatus
+from missioncontrol.engine.actions import ActionDesk
 from missioncontrol.engine.analytics import IncidentRecord, compute_analytics, to_table
 from missioncontrol.engine.narrate import narrate
 from missioncontrol.engine.respond import owner_of
@@ -51,7 +65,7 @@ from missioncontrol.web.auth import (
     verify_password,
 )
 from missioncontrol.web.svg import render_bar_chart
-from missioncontrol.web.views import SEVERITY_ORDER, Filters, build_board, build_incident_page
+from missioncontrol.web.views import SEVERITY_ORDER, Filters, TimelineEntry, build_board, build_incident_page
 
 router = APIRouter(include_in_schema=False)
 BOARD_LIMIT = 2000  # open incidents drawn on the board; beyond that the filters narrow it
@@ -59,6 +73,7 @@ BRIEFS_ON_BOARD = 300  # briefs read for the top rows (the suspect column); the 
 GROUPED_ON_BOARD = 100  # top rows whose alerts are listed with their grouping reasons
 STREAM_POLL_S = 1.0
 COMMANDER_ROLES = ("incident-commander", "sre")
+AUDIT_SCAN = 100_000  # audit entries read to find an incident's action requests
 
 _env = Environment(loader=PackageLoader("missioncontrol.web", "templates"), autoescape=select_autoescape())
 
@@ -297,7 +312,9 @@ async def board_stream(request: Request, runtime: RuntimeDep, filters: FiltersDe
 # ---------------------------------------------------------------- the incident page
 
 
-def _incident_page_context(runtime: Runtime, incident_id: str, user: User) -> dict[str, Any]:
+def _incident_page_context(
+    runtime: Runtime, incident_id: str, user: User, message: str = ""
+) -> dict[str, Any]:
     incident = runtime.incidents.incident(IncidentId(incident_id))
     if incident is None:
         raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
@@ -312,8 +329,15 @@ def _incident_page_context(runtime: Runtime, incident_id: str, user: User) -> di
         start, end = brief.diagnosis.window
         series = runtime.telemetry.read(start=start, end=end, services=services).metrics
     threads = runtime.threads.threads(incident.id) if runtime.threads is not None else ()
+    requests, audit = _actions_of(runtime, incident.id)
     page = build_incident_page(
-        incident, brief, graph=graph, graph_source=graph_source, series=series, threads=threads
+        incident,
+        brief,
+        graph=graph,
+        graph_source=graph_source,
+        series=series,
+        threads=threads,
+        extra_timeline=audit,
     )
     return {
         "page": page,
@@ -322,7 +346,29 @@ def _incident_page_context(runtime: Runtime, incident_id: str, user: User) -> di
         "can_assign": user.has_role(*COMMANDER_ROLES),
         "has_llm": runtime.language_model is not None,
         "people": [p.name for p in runtime.policy.principals] if runtime.policy else [],
+        "can_act": runtime.actions is not None,
+        "requests": requests,
+        "action_params": {a.name: a.params for a in runtime.policy.actions} if runtime.policy else {},
+        "message": message,
     }
+
+
+def _actions_of(runtime: Runtime, incident_id: str) -> tuple[list[ActionRequest], list[TimelineEntry]]:
+    """Return the incident's action requests (current state) and its audit entries as timeline lines."""
+    if runtime.actions is None:
+        return [], []
+    entries = runtime.actions.ledger.entries(after_seq=0, limit=AUDIT_SCAN)
+    ids = [e.subject for e in entries if e.event == "request" and e.details.get("incident_id") == incident_id]
+    mine = set(ids)
+    timeline = [
+        TimelineEntry(e.at, "audit", f"{e.actor} {e.event} {e.subject} {e.details.get('reason', '')}".strip())
+        for e in entries
+        if e.subject in mine or e.details.get("incident_id") == incident_id
+    ]
+    requests = [
+        r for r in (runtime.actions.ledger.get_request(ActionRequestId(i)) for i in ids) if r is not None
+    ]
+    return requests, timeline
 
 
 @router.get("/incident/{incident_id}", response_class=HTMLResponse)
@@ -379,6 +425,76 @@ def update_thread(
         incident_id, thread_id, at=datetime.now(UTC), status=status, note=note or None
     )
     return RedirectResponse(f"/incident/{incident_id}#threads", status_code=303)
+
+
+def _act(runtime: Runtime, incident_id: str, user: User, step: Callable[[ActionDesk], str]) -> Response:
+    """Run one respond step as the signed-in principal; show the page with its outcome or refusal."""
+    if runtime.actions is None:
+        raise HTTPException(status_code=404, detail="no response policy configured: actions are off")
+    try:
+        message, status = step(runtime.actions), 200
+    except NotAllowed as exc:
+        message, status = f"Refused: {exc}", 403
+    except UnknownActionRequest as exc:
+        message, status = f"Refused: {exc}", 404
+    except MissionControlError as exc:
+        message, status = f"Refused: {exc}", 422
+    context = _incident_page_context(runtime, incident_id, user, message=message)
+    return HTMLResponse(_render("incident.html", **context), status_code=status)
+
+
+@router.post("/incident/{incident_id}/actions", response_class=HTMLResponse)
+async def request_action(incident_id: str, request: Request, runtime: RuntimeDep, user: UserDep) -> Response:
+    """Request an action (fields action, service, param_<name>) under the policy as the signed-in user."""
+    form = await request.form()
+    _check_csrf(user, str(form.get("csrf_token", "")))
+    action, service = str(form.get("action", "")), str(form.get("service", ""))
+    params = {k.removeprefix("param_"): str(v) for k, v in form.items() if k.startswith("param_")}
+
+    def step(desk: ActionDesk) -> str:
+        made = desk.request(
+            user.principal, incident_id=incident_id, action=action, service=service, params=params
+        )
+        return f"Requested {made.action} on {made.service}: {made.status.value}."
+
+    return await asyncio.to_thread(_act, runtime, incident_id, user, step)
+
+
+@router.post("/incident/{incident_id}/actions/{request_id}/approve", response_class=HTMLResponse)
+def approve_action(
+    incident_id: str,
+    request_id: str,
+    runtime: RuntimeDep,
+    user: UserDep,
+    args_sha256: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Approve a pending request for the exact arguments shown (the respond layer checks who may)."""
+    _check_csrf(user, csrf_token)
+
+    def step(desk: ActionDesk) -> str:
+        approval = desk.approve(user.principal, request_id, args_sha256=args_sha256 or None)
+        return f"Approved {request_id} until {approval.expires_at:%H:%M:%S} UTC."
+
+    return _act(runtime, incident_id, user, step)
+
+
+@router.post("/incident/{incident_id}/actions/{request_id}/run", response_class=HTMLResponse)
+def run_action(
+    incident_id: str,
+    request_id: str,
+    runtime: RuntimeDep,
+    user: UserDep,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Run an approved request once (the respond layer checks the approval and the runner's authority)."""
+    _check_csrf(user, csrf_token)
+
+    def step(desk: ActionDesk) -> str:
+        outcome = desk.run(user.principal, request_id)
+        return f"Ran {request_id}: {'succeeded' if outcome.is_success else 'failed'}."
+
+    return _act(runtime, incident_id, user, step)
 
 
 @router.post("/incident/{incident_id}/narrative", response_class=HTMLResponse)
