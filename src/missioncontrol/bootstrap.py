@@ -3,14 +3,18 @@
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import EntryPoint, entry_points
+from importlib.util import find_spec
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import Engine as SqlEngine
 
-from missioncontrol.api.runtime import Runtime
-from missioncontrol.connectors import alertmanager
+from missioncontrol.api.runtime import IngestMappers, Runtime
+from missioncontrol.connectors import alertmanager, backstage, cdevents, github, otlp
 from missioncontrol.connectors.casefolder import CaseFolderSource, write_case
 from missioncontrol.connectors.nezha import NezhaSource
+from missioncontrol.connectors.pagerduty import mapping as pagerduty_inbound
 from missioncontrol.connectors.prometheus import PrometheusConfig, create_source
 from missioncontrol.connectors.rcd import RcdSource
 from missioncontrol.connectors.simulator import (
@@ -20,7 +24,17 @@ from missioncontrol.connectors.simulator import (
     generate_estate,
     simulate_incident,
 )
-from missioncontrol.domain import Alert, IncidentId, LabeledCase, MissionControlError, TimeMode
+from missioncontrol.domain import (
+    Alert,
+    CatalogEntry,
+    IncidentId,
+    LabeledCase,
+    MissionControlError,
+    Rejection,
+    Team,
+    Telemetry,
+    TimeMode,
+)
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.engine.investigate import Investigator
@@ -29,6 +43,9 @@ from missioncontrol.engine.worker import IncidentWorker, WorkerConfig
 from missioncontrol.ports import (
     CallGraphSource,
     CaseSource,
+    ConnectorSpec,
+    ConnectorState,
+    ConnectorStatus,
     Diagnoser,
     Embedder,
     IncidentStore,
@@ -150,11 +167,12 @@ def build_runtime(settings: Settings) -> Runtime:
         alert_mappers={"alertmanager": alertmanager.to_alerts, "grafana": alertmanager.to_alerts},
         telemetry_arrived=worker.telemetry_arrived,
     )
-    wire_board(runtime, settings, db=db, diagnoser=investigator.diagnoser)  # web/ and mcp/
     runtime.knowledge = knowledge = build_knowledge_bank(settings, db)  # learn: first enricher of the brief
     runtime.enrichers = (
         build_knowledge_enricher(knowledge, incidents=store, embedder=build_embedder(settings)),
     )
+
+    wire_ingest(runtime, settings, db=db)  # OTLP, changes, catalog, PagerDuty inbound (api/routes_ingest.py)
 
     def start_worker() -> None:
         # Bound at start, not here: other areas fill runtime.telemetry, .world, .enrichers after this.
@@ -244,29 +262,134 @@ def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
     return (create_source(config),)
 
 
-def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser: Diagnoser) -> None:
-    """Give the board and the MCP tools what they need: threads, session secret, engine, optional LLM."""
-    from missioncontrol.storage.threads import ThreadStore
+# --- connectors: the registry and the ingest mappings ------------------------------------------------
 
-    runtime.threads = ThreadStore(db)
-    runtime.diagnoser = diagnoser
-    runtime.web_secret = web_secret(settings)
-    if settings.llm_base_url and settings.llm_model:
-        from missioncontrol.connectors.openai import OpenAIChatModel  # the optional `[llm]` extra
-
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-        runtime.language_model = OpenAIChatModel(
-            base_url=settings.llm_base_url, model=settings.llm_model, api_key=key
-        )
+CONNECTOR_GROUP = "missioncontrol.connectors"
 
 
-def web_secret(settings: Settings) -> str:
-    """Return the key that signs web sessions: configured, else one kept in STATE_DIR/web-secret."""
-    if settings.web_secret is not None:
-        return settings.web_secret.get_secret_value()
-    path = settings.state_dir / "web-secret"
-    if not path.is_file():
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
+class DuplicateConnector(MissionControlError):
+    """Two installed packages register a connector under the same name."""
+
+
+def load_specs() -> dict[str, ConnectorSpec]:
+    """Return every installed connector spec, keyed by slug. Duplicates are an error.
+
+    A connector whose entry point fails to load is left out here; `connector_statuses` reports it.
+    """
+    return {s.name: s.spec for s in connector_statuses(Settings(connectors={})) if s.spec is not None}
+
+
+def _entry_points() -> list[EntryPoint]:
+    found = list(entry_points(group=CONNECTOR_GROUP))
+    seen: dict[str, str] = {}
+    for ep in found:
+        if ep.name in seen and seen[ep.name] != ep.value:
+            raise DuplicateConnector(
+                f"connector {ep.name!r} is registered twice: {seen[ep.name]} and {ep.value}"
+            )
+        seen[ep.name] = ep.value
+    unique: dict[str, EntryPoint] = {ep.name: ep for ep in found}  # one package installed twice is fine
+    return sorted(unique.values(), key=lambda ep: ep.name)
+
+
+def connector_statuses(settings: Settings) -> list[ConnectorStatus]:
+    """Return every registered connector as enabled, disabled (reason) or failed (error), by name."""
+    statuses = []
+    for ep in _entry_points():
+        try:
+            spec = ep.load()
+        except Exception as error:  # a broken plugin must not take the registry down with it
+            detail = f"{type(error).__name__}: {error}"
+            statuses.append(ConnectorStatus(ep.name, ConnectorState.FAILED, detail))
+            continue
+        if not isinstance(spec, ConnectorSpec) or spec.name != ep.name:
+            detail = f"entry point {ep.value} is not a ConnectorSpec named {ep.name!r}"
+            statuses.append(ConnectorStatus(ep.name, ConnectorState.FAILED, detail))
+            continue
+        statuses.append(_status(spec, settings.connectors.get(spec.name)))
+    return statuses
+
+
+def _status(spec: ConnectorSpec, raw: dict[str, object] | None) -> ConnectorStatus:
+    missing = [module for module in spec.requires if find_spec(module.split(".")[0]) is None]
+    if missing:
+        reason = f"needs {', '.join(missing)}: pip install 'missioncontrol[{spec.name}]'"
+        return ConnectorStatus(spec.name, ConnectorState.DISABLED, reason, spec)
+    if raw is None and spec.needs_config:
+        example = '{"' + spec.name + '": {...}}'
+        reason = f"not configured: set MISSIONCONTROL_CONNECTORS='{example}' (see {spec.docs})"
+        return ConnectorStatus(spec.name, ConnectorState.DISABLED, reason, spec)
+    if spec.config is not None:
+        try:
+            spec.config.model_validate(raw or {})
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(config)"
+            detail = f"config {spec.name}.{where}: {first['msg']}"
+            return ConnectorStatus(spec.name, ConnectorState.FAILED, detail, spec)
+    return ConnectorStatus(spec.name, ConnectorState.ENABLED, "", spec)
+
+
+def build_ingest_mappers(settings: Settings) -> IngestMappers:
+    """Return the pure mappings the ingest routes call: OTLP, CDEvents, GitHub, Backstage."""
+    github_config = github.GitHubConfig.model_validate(settings.connectors.get("github", {}))
+    secret = github_config.webhook_secret
+
+    def decode_otlp(signal: str, body: bytes, is_json: bool) -> tuple[Telemetry, list[Rejection]]:
+        return otlp.decode_request(signal, body, is_json=is_json)
+
+    def otlp_response(signal: str, rejected: int, message: str, is_json: bool) -> bytes:
+        return otlp.encode_response(signal, rejected=rejected, message=message, is_json=is_json)
+
+    def otlp_status(code: int, message: str, is_json: bool) -> bytes:
+        return otlp.encode_status(code, message, is_json=is_json)
+
+    def parse_backstage(
+        text: str, at: datetime, source: str
+    ) -> tuple[list[CatalogEntry], list[Team], list[Rejection], list[str]]:
+        catalog = backstage.parse_catalog(text, at=at, source=source)
+        return list(catalog.entries), list(catalog.teams), list(catalog.rejections), list(catalog.notes)
+
+    return IngestMappers(
+        decode_otlp=decode_otlp,
+        otlp_response=otlp_response,
+        otlp_status=otlp_status,
+        cdevents=cdevents.to_changes,
+        github=github.to_changes,
+        backstage=parse_backstage,
+        github_secret=secret.get_secret_value() if secret is not None else None,
+    )
+
+
+def wire_ingest(runtime: Runtime, settings: Settings, *, db: SqlEngine) -> None:
+    """Give the runtime the ingest routes' mappings, the PagerDuty inbound mapping, change log and catalog."""
+    runtime.ingest = build_ingest_mappers(settings)
+    runtime.alert_mappers = {**runtime.alert_mappers, "pagerduty": pagerduty_inbound.to_alerts}
+    if runtime.changes is None or runtime.catalog is None:
+        world = runtime.world if isinstance(runtime.world, SqlWorldModel) else SqlWorldModel(db, None)
+        runtime.changes = runtime.changes or world
+        runtime.catalog = runtime.catalog or world
+
+
+def load_catalog_files(paths: Sequence[Path], settings: Settings, *, at: datetime) -> backstage.Catalog:
+    """Parse catalog-info.yaml files (folders: every *.yaml inside) and record them in the state store."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.rglob("*.y*ml")) if path.is_dir() else [path])
+    entries: list[CatalogEntry] = []
+    teams: list[Team] = []
+    rejections: list[Rejection] = []
+    notes: list[str] = []
+    for file in files:
+        catalog = backstage.parse_catalog(file.read_text(), at=at, source=str(file))
+        entries += catalog.entries
+        teams += catalog.teams
+        rejections += catalog.rejections
+        notes += catalog.notes
+    db = create_db_engine(settings.state_database_url())
+    try:
+        migrate(db)
+        SqlWorldModel(db, None).record_catalog(entries, teams, at=at)
+    finally:
+        db.dispose()
+    return backstage.Catalog(tuple(entries), tuple(teams), tuple(rejections), tuple(notes))

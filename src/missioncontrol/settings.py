@@ -1,8 +1,9 @@
 """Settings: the only reader of the environment (prefix `MISSIONCONTROL_`)."""
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,6 +75,14 @@ class Settings(BaseSettings):
     telemetry_database: str = Field(
         default="otel", pattern=r"^[A-Za-z0-9_]+$", description="ClickHouse database of the otel_* tables."
     )
+    reference_windows: list[tuple[AwareDatetime, AwareDatetime]] = Field(
+        default_factory=list,
+        description=(
+            "Periods known to be healthy, e.g. a fault-free reference run (JSON list of [start, end] "
+            'RFC 3339 pairs, e.g. [["2023-01-28T10:00:00Z","2023-01-28T10:30:00Z"]]): every '
+            "investigation also takes its baseline from the telemetry stored there."
+        ),
+    )
     world_lookback_s: float = Field(
         default=3600.0,
         gt=0,
@@ -108,6 +117,57 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, description="Model name at LLM_BASE_URL; both unset: no LLM.")
     llm_api_key: SecretStr | None = Field(
         default=None, description="API key for LLM_BASE_URL, if it needs one."
+    )
+
+    connectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description=(
+            "Per-connector settings as a JSON object keyed by connector slug, validated by that "
+            'connector\'s Config model, e.g. {"github": {"webhook_secret": "..."}}. '
+            "`missionctl connectors list` shows what each connector made of them."
+        ),
+    )
+
+    # respond: the policy, who is on duty, notifications and pages out
+    policy_path: Path | None = Field(
+        default=None,
+        description="The response policy YAML (docs/policy.md). Unset: no decision in briefs, no actions.",
+    )
+    on_duty_tier: str = Field(
+        default="", description="Tier of whoever is on duty now (a policy tier). Empty: the policy's lowest."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL the brief is posted to (Block Kit)."
+    )
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None, description="PagerDuty Events v2 integration key for teams without their own."
+    )
+    pagerduty_routing_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "Routing keys by the name a policy team gives in `pagerduty_routing_key_ref` (JSON object), "
+            'e.g. {"PAGERDUTY_PAYMENTS": "..."}: each team is paged on its own PagerDuty service.'
+        ),
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue", description="Events API v2 endpoint."
+    )
+    notify_webhook_url: str | None = Field(
+        default=None, description="A generic JSON webhook that receives every brief."
+    )
+    notify_dry_run: bool = Field(
+        default=False, description="Check and log notifications, pages and HTTP actions; send nothing."
+    )
+    outbound_allow_hosts: list[str] = Field(
+        default_factory=lambda: ["hooks.slack.com", "events.pagerduty.com", "events.eu.pagerduty.com"],
+        description="Hosts (glob patterns) Mission Control may call out to; link-local/metadata never.",
+    )
+    outbound_allow_loopback: bool = Field(
+        default=False, description="Allow 127.0.0.1/::1 receivers (tests and local dry-run receivers only)."
+    )
+    brief_url_template: str = Field(
+        default="",
+        description="Link to a brief in pages and messages: https://mc.example.com/incidents/{incident_id}",
     )
 
     def telemetry_path(self) -> Path:

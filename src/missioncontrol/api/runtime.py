@@ -12,12 +12,15 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
-from missioncontrol.domain import Alert, AlertProblem
+from missioncontrol.domain import Alert, AlertProblem, CatalogEntry, Change, Rejection, Team, Telemetry
 from missioncontrol.domain.respond import Policy
+from missioncontrol.engine.actions import ActionDesk
 from missioncontrol.ports import (
     AlertInbox,
     BriefEnricher,
     BriefStore,
+    Catalog,
+    ChangeLog,
     Diagnoser,
     IncidentStore,
     KnowledgeBank,
@@ -37,6 +40,26 @@ class AlertMapper(Protocol):
     ) -> tuple[list[Alert], list[AlertProblem]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class IngestMappers:
+    """The pure mappings behind the ingest routes (OTLP, CDEvents, GitHub, Backstage), from bootstrap.
+
+    Decoders raise `MissionControlError` when a body as a whole cannot be read (the route answers 400);
+    otherwise they return what they mapped and a `Rejection` per item they could not.
+    """
+
+    decode_otlp: Callable[[str, bytes, bool], tuple[Telemetry, list[Rejection]]]  # signal, body, is_json
+    otlp_response: Callable[[str, int, str, bool], bytes]  # signal, rejected, message, is_json
+    otlp_status: Callable[[int, str, bool], bytes]  # gRPC code, message, is_json: a google.rpc.Status
+    cdevents: Callable[[object], tuple[list[Change], list[Rejection]]]
+    github: Callable[[str, object], tuple[list[Change], list[Rejection]]]  # X-GitHub-Event, payload
+    # text, received_at, source name → entries, teams, rejections, notes
+    backstage: Callable[
+        [str, datetime, str], tuple[list[CatalogEntry], list[Team], list[Rejection], list[str]]
+    ]
+    github_secret: str | None = None  # when set, X-Hub-Signature-256 authenticates GitHub deliveries
+
+
 @dataclass(slots=True)
 class Runtime:
     """Everything the app serves from. Fields with defaults are optional parts of the service."""
@@ -50,6 +73,9 @@ class Runtime:
     telemetry: TelemetryStore | None = None
     world: WorldModel | None = None
     enrichers: tuple[BriefEnricher, ...] = ()
+    ingest: IngestMappers | None = None  # OTLP, change and catalog routes (api/routes_ingest.py)
+    changes: ChangeLog | None = None
+    catalog: Catalog | None = None
     telemetry_arrived: Callable[[], None] | None = None  # call after storing telemetry: briefs refresh
     threads: ThreadStore | None = None  # web: investigation threads the commander assigns
     language_model: LanguageModel | None = None  # optional narrator (engine/narrate); None: no LLM
@@ -57,6 +83,7 @@ class Runtime:
     web_secret: str = ""  # web: signs the session cookie (bootstrap resolves it)
     diagnoser: Diagnoser | None = None  # mcp: investigate_service runs the engine on a window
     knowledge: KnowledgeBank | None = None  # learn: resolutions, feedback, precedent and priors
+    actions: ActionDesk | None = None  # respond: request, approve, run actions; the audit log
     on_start: list[Callable[[], None]] = field(default_factory=list)  # run in order at app start-up
     on_stop: list[Callable[[], None]] = field(default_factory=list)  # run in reverse order at shutdown
 

@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import bench_learn, knowledge, mcp, serve
+from missioncontrol.cli import bench_learn, knowledge, serve
+from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
 from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
@@ -25,8 +26,9 @@ app = typer.Typer(
 )
 dataset_app = typer.Typer(help="List and export incident cases.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(catalog_app, name="catalog")
 app.command()(serve.serve)
-app.command()(mcp.mcp)  # the investigation tools over stdio for other agents
 app.command()(knowledge.resolve)
 app.command()(knowledge.feedback)
 console = Console()

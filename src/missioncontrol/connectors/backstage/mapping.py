@@ -159,7 +159,7 @@ def parse_catalog(text: str, *, at: datetime | None = None, source: str = "catal
                 system = _str(metadata, "name", "metadata.name", required=True)
                 system_owner[system] = entity_name(_str(spec, "owner", "spec.owner"))
             elif kind in SKIPPED_KINDS:
-                notes.append(f"{where}: skipped, a {kind} carries nothing Mission Control keeps")
+                notes.append(f"{where}: skipped: {kind} carries nothing Mission Control keeps")
             else:
                 raise _Bad("kind", f"{kind!r} is not a Backstage kind")
         except _Bad as bad:

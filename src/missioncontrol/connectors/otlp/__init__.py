@@ -8,7 +8,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from missioncontrol.connectors.otlp.codec import Signal, decode_request, encode_response, rejection_message
+from missioncontrol.connectors.otlp.codec import (
+    Signal,
+    decode_request,
+    encode_response,
+    encode_status,
+    rejection_message,
+)
 from missioncontrol.connectors.otlp.mapping import (
     parse_logs_json,
     parse_metrics_json,
@@ -29,6 +35,7 @@ __all__ = [
     "Signal",
     "decode_request",
     "encode_response",
+    "encode_status",
     "parse_logs_json",
     "parse_logs_protobuf",
     "parse_metrics_json",

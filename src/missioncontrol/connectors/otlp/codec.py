@@ -82,3 +82,23 @@ def rejection_message(rejections: list[Rejection], *, limit: int = 10) -> str:
     shown = "; ".join(str(r) for r in rejections[:limit])
     more = len(rejections) - limit
     return shown + (f"; and {more} more" if more > 0 else "")
+
+
+GRPC_INVALID_ARGUMENT = 3
+GRPC_UNAVAILABLE = 14
+
+
+def encode_status(code: int, message: str, *, is_json: bool) -> bytes:
+    """Return a `google.rpc.Status` body (what OTLP/HTTP puts in a 4xx/5xx) in the request's encoding."""
+    if is_json:
+        return json.dumps({"code": code, "message": message}).encode()
+    text = message.encode()
+    # Status: field 1 `code` (a varint; ours are below 128), field 2 `message` (length as a varint).
+    length = bytearray()
+    n = len(text)
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        length.append(byte | (0x80 if n else 0))
+        if not n:
+            break
+    return bytes([0x08, code, 0x12]) + bytes(length) + text
