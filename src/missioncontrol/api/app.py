@@ -13,9 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from missioncontrol.api import routes_alerts, routes_incidents, routes_ingest, routes_knowledge
+from missioncontrol.api import (
+    routes_alerts,
+    routes_incidents,
+    routes_ingest,
+    routes_knowledge,
+    routes_respond,
+)
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.schemas import HealthOut
+from missioncontrol.mcp.server import mount_mcp
 from missioncontrol.web import routes as web_routes
 
 DESCRIPTION = """
@@ -58,7 +65,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(routes_ingest.otlp_router)  # OTLP/HTTP on /v1/traces, /v1/metrics, /v1/logs
     app.include_router(routes_ingest.router)  # changes (CDEvents, GitHub), Backstage catalog, PagerDuty
     app.include_router(routes_knowledge.router)
+    app.include_router(routes_respond.router)  # actions with approval, the audit log (policy principals)
     app.include_router(web_routes.router)  # the board: server-rendered pages, SSE, sign-in
+    mount_mcp(app, runtime)  # MCP tools over streamable HTTP at /mcp (bearer token)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,14 +12,19 @@ refreshed with a different suspect pages the new owner too. Delivery failures ar
 raised: one unreachable receiver must not stop the others.
 """
 
+import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from missioncontrol.domain import Brief, IncidentId, Severity
+from missioncontrol.domain import Brief, IncidentId, IncidentStatus, Severity
 from missioncontrol.domain.respond import DeliveryResult, OutboundRefused, PageAction
-from missioncontrol.ports import Notifier, Pager
+from missioncontrol.ports import BriefStore, IncidentStore, Notifier, Pager
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +120,64 @@ def time_pages(dispatcher: Dispatcher, briefs: Iterable[Brief]) -> tuple[float, 
         dispatcher.on_brief(brief)
         timings.append(time.perf_counter() - started)
     return tuple(timings)
+
+
+class BriefPublisher:
+    """A `ports.BriefStore` that stores each brief, then dispatches it in the background.
+
+    Wraps the real store (bootstrap puts it in front of the investigator): every new brief pages the
+    owner of the suspected cause and is posted to the notifiers; a brief of an incident that has
+    resolved resolves the page instead. Dispatch runs on its own threads, so a slow or failing
+    receiver (retries honour Retry-After) never holds up an investigation.
+    """
+
+    def __init__(
+        self,
+        store: BriefStore,
+        dispatcher: Dispatcher,
+        *,
+        incidents: IncidentStore | None = None,
+        workers: int = 2,
+    ) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.incidents = incidents
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="dispatch")
+        self.reports: deque[DispatchReport] = deque(maxlen=1000)
+
+    def save_brief(self, brief: Brief) -> None:
+        """Store the brief, then page/notify (or resolve) in the background."""
+        self.store.save_brief(brief)
+        self._pool.submit(self._dispatch, brief)
+
+    def latest_brief(self, incident_id: IncidentId) -> Brief | None:
+        """Return the latest stored brief of the incident."""
+        return self.store.latest_brief(incident_id)
+
+    def incidents_without_brief(self) -> tuple[IncidentId, ...]:
+        """Return incidents that have no brief yet."""
+        return self.store.incidents_without_brief()
+
+    def _dispatch(self, brief: Brief) -> None:
+        try:
+            incident = self.incidents.incident(brief.incident_id) if self.incidents is not None else None
+            if incident is not None and incident.status is IncidentStatus.RESOLVED:
+                report = self.dispatcher.on_resolve(brief)
+            else:
+                severity = incident.severity if incident is not None else Severity.CRITICAL
+                report = self.dispatcher.on_brief(brief, severity=severity)
+            self.reports.append(report)
+            if not report.is_complete:
+                log.warning("dispatch of %s incomplete: %s", brief.incident_id, _failures(report))
+        except Exception:  # a dispatch bug must never take the worker thread down silently
+            log.exception("dispatch of %s failed", brief.incident_id)
+
+    def close(self) -> None:
+        """Finish pending dispatches and stop the threads."""
+        self._pool.shutdown(wait=True)
+
+
+def _failures(report: DispatchReport) -> str:
+    failed = [("pager", report.page)] if report.page is not None and not report.page.is_delivered else []
+    failed += [(name, r) for name, r in report.notices if not r.is_delivered]
+    return "; ".join(f"{name}: {r.error}" for name, r in failed if r is not None)
