@@ -3,8 +3,16 @@
 from datetime import UTC, datetime, timedelta
 
 from missioncontrol.domain import Diagnosis, Evidence, EvidenceKind, FaultKind, Hypothesis, ServiceId, Stance
-from missioncontrol.domain.knowledge import PastIncident
-from missioncontrol.engine.recall import Bm25, RecallConfig, fingerprint_of, recall, tokens_of, words_of
+from missioncontrol.domain.knowledge import PastIncident, Resolution
+from missioncontrol.engine.recall import (
+    Bm25,
+    RecallConfig,
+    fingerprint_of,
+    recall,
+    to_similar_incidents,
+    tokens_of,
+    words_of,
+)
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 WINDOW = (T0, T0 + timedelta(minutes=10))
@@ -75,3 +83,18 @@ def test_bm25_prefers_rare_shared_tokens() -> None:
     index = Bm25([["a", "common"], ["b", "common"], ["c", "common"]])
     scores = index.scores(["a", "common"])
     assert scores[0] > scores[1] == scores[2] > 0
+
+
+def test_the_brief_shows_each_confirmed_cause_once() -> None:
+    d = diagnosis("cart", "cart/CpuUsageRate", EvidenceKind.METRIC_ANOMALY, FaultKind.CPU)
+
+    def past(incident_id: str, cause: str) -> PastIncident:
+        fp = fingerprint_of(d, incident_id=incident_id, seen_at=T0)
+        return PastIncident(fp, Resolution(incident_id, ServiceId(cause), FaultKind.CPU, "f", T0, "ops"))
+
+    matches = recall(
+        fingerprint_of(d, incident_id="new", seen_at=T0),
+        [past("a", "cart"), past("b", "cart"), past("c", "db")],
+    )
+    assert [s.incident_id for s in to_similar_incidents(matches)] == ["a", "c"]
+    assert [s.incident_id for s in to_similar_incidents(matches, distinct_causes=False)] == ["a", "b", "c"]

@@ -211,14 +211,26 @@ def _why(shared: Sequence[str]) -> str:
     return "; ".join(parts)
 
 
-def to_similar_incidents(matches: Sequence[Match], *, limit: int = 3) -> tuple[SimilarIncident, ...]:
-    """Return the most similar past incidents that have an ending, as the brief shows them."""
+def to_similar_incidents(
+    matches: Sequence[Match], *, limit: int = 3, distinct_causes: bool = True
+) -> tuple[SimilarIncident, ...]:
+    """Return the most similar past incidents that have an ending, as the brief shows them.
+
+    With `distinct_causes`, each confirmed cause (service, fault kind) appears once, through its most
+    similar incident: three precedents that all say "cart ran out of memory" tell the operator less
+    than the three most likely different answers.
+    """
     out: list[SimilarIncident] = []
+    shown: set[tuple[str, str]] = set()
     for m in matches:
         r = m.past.resolution
         cause = m.past.cause
         if r is None and cause is None:
             continue
+        if cause is not None and distinct_causes:
+            if (cause[0], cause[1].value) in shown:
+                continue
+            shown.add((cause[0], cause[1].value))
         out.append(
             SimilarIncident(
                 incident_id=m.past.fingerprint.incident_id,
