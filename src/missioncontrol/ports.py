@@ -241,7 +241,8 @@ class IncidentStore(Protocol):
 
         pending = store.unprocessed_alerts(limit=500)
         open_now = store.open_incidents(since=now - timedelta(hours=1))
-        store.record_placements(group(pending, open_now, graph))   # marks them processed
+        known = store.incidents_of({a.fingerprint for a in pending})
+        store.record_placements(group(pending, open_now, graph, known=known))   # marks them processed
     """
 
     def unprocessed_alerts(self, *, limit: int) -> tuple[Alert, ...]:
@@ -249,7 +250,15 @@ class IncidentStore(Protocol):
         ...
 
     def open_incidents(self, *, since: datetime) -> tuple[Incident, ...]:
-        """Return incidents not resolved and updated at or after `since`, with their alerts."""
+        """Return incidents not resolved and updated at or after `since`.
+
+        Their `alerts` are representatives (the first and last alert of each service), enough to
+        group by; `incident()` returns every alert.
+        """
+        ...
+
+    def incidents_of(self, fingerprints: Collection[str]) -> dict[str, IncidentId]:
+        """Return the incident each fingerprint already belongs to, for those that belong to one."""
         ...
 
     def record_placements(self, placements: Sequence[Placement]) -> tuple[IncidentId, ...]:

@@ -66,13 +66,22 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def live(db_engine: Engine, tmp_path: Path) -> Iterator[Live]:
-    """Yield a running server on the test's database (SQLite, then PostgreSQL)."""
-    url = db_engine.url.render_as_string(hide_password=False)
+def _running(tmp_path: Path, url: str) -> Iterator[Live]:
     runtime = bootstrap.build_runtime(make_settings(tmp_path, url))
     server, thread, base = serve_in_thread(runtime)
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as client:
         yield Live(base, runtime, client)
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture
+def live(db_engine: Engine, tmp_path: Path) -> Iterator[Live]:
+    """Yield a running server on the test's database (SQLite, then PostgreSQL)."""
+    yield from _running(tmp_path, db_engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+def live_sqlite(tmp_path: Path) -> Iterator[Live]:
+    """Yield a running server on a fresh SQLite state store (for tests where one database is enough)."""
+    yield from _running(tmp_path, f"sqlite:///{tmp_path / 'state.db'}")

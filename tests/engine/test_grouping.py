@@ -107,3 +107,10 @@ def test_alert_without_a_service_opens_its_own_incident_and_says_why() -> None:
 def test_grouping_is_order_independent_and_deterministic() -> None:
     alerts = [alert("b", "checkout", at_s=40), alert("a", "payments"), alert("c", "search", at_s=50)]
     assert group(alerts, [], GRAPH) == group(list(reversed(alerts)), [], GRAPH)
+
+
+def test_known_fingerprint_goes_back_to_its_incident_even_when_it_is_no_longer_open() -> None:
+    resolved = alert("a", "payments", status=AlertStatus.RESOLVED)
+    (p,) = group([resolved], [], GRAPH, known={"a": IncidentId("inc-closed")})
+    assert p.incident_id == IncidentId("inc-closed") and p.reason.rule == "same_fingerprint"
+    assert not p.opens_incident

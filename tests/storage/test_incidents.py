@@ -191,7 +191,10 @@ def test_placements_open_incidents_with_reasons_and_resolve_them(db_engine: Engi
     assert incident.opened_at == T0 and incident.title == "HighErrorRate on payments"
     assert [x.fingerprint for x in incident.alerts] == ["a", "b"]
     assert [r.rule for r in incident.grouping] == ["new", "topology"]
-    assert [i.id for i in store.open_incidents(since=datetime.now(UTC) - timedelta(minutes=1))] == ["inc-1"]
+    (open_now,) = store.open_incidents(since=datetime.now(UTC) - timedelta(minutes=1))
+    assert open_now.id == "inc-1" and {x.fingerprint for x in open_now.alerts} == {"a", "b"}
+    assert store.open_incidents(since=datetime.now(UTC) + timedelta(minutes=1)) == ()
+    assert store.incidents_of(["a", "b", "zzz"]) == {"a": "inc-1", "b": "inc-1"}
     assert store.incidents_without_brief() == (IncidentId("inc-1"),)
     for x in (a, b):
         resolved = alert(
@@ -238,3 +241,15 @@ def test_group_commit_inbox_commits_before_the_future_resolves(db_engine: Engine
     assert sum(r.accepted for r in results) == 50
     assert store.count_alerts() == 50
     assert commits and commits[0] >= 1  # on_commit runs after the rows are visible
+
+
+def test_open_incidents_hold_the_first_and_last_alert_of_each_service_only(db_engine: Engine) -> None:
+    store = SqlIncidentStore(db_engine)
+    alerts = [alert(f"p{i}", at_s=i) for i in range(5)] + [alert("c0", service="checkout", at_s=9)]
+    with db_engine.begin() as conn:
+        write_alerts(conn, alerts)
+    store.record_placements([place(a, "inc-1", opens=i == 0) for i, a in enumerate(alerts)])
+    (open_now,) = store.open_incidents(since=datetime.now(UTC) - timedelta(minutes=1))
+    assert [a.fingerprint for a in open_now.alerts] == ["p0", "p4", "c0"]
+    full = store.incident(IncidentId("inc-1"))
+    assert full is not None and len(full.alerts) == 6

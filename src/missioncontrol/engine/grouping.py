@@ -15,7 +15,7 @@ Incident ids derive from the opening alert, so grouping the same alerts again gi
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -94,9 +94,14 @@ def group(
     open_incidents: Sequence[Incident],
     graph: ServiceGraph | None,
     *,
+    known: Mapping[str, IncidentId] | None = None,
     config: GroupingConfig = GroupingConfig(),
 ) -> tuple[Placement, ...]:
-    """Return one placement per alert: the incident it joins or opens, and why. Oldest alert first."""
+    """Return one placement per alert: the incident it joins or opens, and why. Oldest alert first.
+
+    `known` maps fingerprints already stored in an incident to it (a resend or a resolution): those
+    go back to their incident whether or not it is still open.
+    """
     state: list[_Open] = []
     for incident in open_incidents:
         if not incident.alerts:
@@ -117,29 +122,32 @@ def group(
         )
     placements: list[Placement] = []
     for alert in sorted(alerts, key=lambda a: (a.started_at, a.fingerprint)):
-        placement = _place(alert, state, graph, config)
+        placement = _place(alert, state, graph, config, known or {})
         placements.append(placement)
         _remember(alert, placement, state)
     return tuple(placements)
 
 
-def _place(alert: Alert, state: list[_Open], graph: ServiceGraph | None, config: GroupingConfig) -> Placement:
+def _place(
+    alert: Alert,
+    state: list[_Open],
+    graph: ServiceGraph | None,
+    config: GroupingConfig,
+    known: Mapping[str, IncidentId],
+) -> Placement:
     def reason(rule: str, explanation: str) -> GroupingReason:
         return GroupingReason(
             fingerprint=alert.fingerprint, rule=rule, explanation=explanation, at=alert.received_at
         )
 
+    joined = known.get(alert.fingerprint)
     for inc in state:
-        if alert.fingerprint in inc.fingerprints:
-            what = "resolved" if alert.status.value == "resolved" else "fired again"
-            return Placement(
-                alert,
-                inc.id,
-                reason(
-                    "same_fingerprint",
-                    f"{alert.name} (fingerprint {alert.fingerprint}) is already in this incident; it {what}",
-                ),
-            )
+        if joined is None and alert.fingerprint in inc.fingerprints:
+            joined = inc.id
+    if joined is not None:
+        what = "resolved" if alert.status.value == "resolved" else "fired again"
+        explanation = f"{alert.name} (fingerprint {alert.fingerprint}) is already in this incident; it {what}"
+        return Placement(alert, joined, reason("same_fingerprint", explanation))
     best: tuple[int, float, _Open, ServiceId] | None = None
     if alert.service is not None:
         near = _hops(graph, alert.service, config.max_hops)

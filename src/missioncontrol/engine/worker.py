@@ -98,7 +98,8 @@ class IncidentWorker:
             open_now = self.incidents.open_incidents(since=self.clock() - self.config.open_for)
             latest = max(a.started_at for a in alerts)
             graph = self.world.graph_at(latest) if self.world is not None else None
-            placements = group(alerts, open_now, graph, config=self.grouping)
+            known = self.incidents.incidents_of({a.fingerprint for a in alerts})
+            placements = group(alerts, open_now, graph, known=known, config=self.grouping)
             for incident_id in self.incidents.record_placements(placements):
                 touched[incident_id] = None
 

@@ -5,7 +5,7 @@ code on SQLite and PostgreSQL. `write_alerts` is what the group-commit inbox (`s
 inside its one transaction per batch.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -110,14 +110,36 @@ class SqlIncidentStore:
             return tuple(_to_alert(r) for r in conn.execute(query))
 
     def open_incidents(self, *, since: datetime) -> tuple[Incident, ...]:
-        """Return incidents not resolved and updated at or after `since`, with their alerts."""
+        """Return incidents not resolved and updated at or after `since`, with representative alerts.
+
+        Grouping needs only the first and last alert of each service of an incident, not thousands of
+        alerts per pass, so `alerts` holds those; `incident()` returns them all.
+        """
         query = select(INCIDENTS).where(
             INCIDENTS.c.status != IncidentStatus.RESOLVED.value, INCIDENTS.c.updated_at >= since
         )
         with self.engine.connect() as conn:
-            return self._hydrate(
-                conn, list(conn.execute(query.order_by(INCIDENTS.c.opened_at))), reasons=False
-            )
+            rows = list(conn.execute(query.order_by(INCIDENTS.c.opened_at)))
+            if not rows:
+                return ()
+            ids = [r.id for r in rows]
+            picks = select(func.min(ALERTS.c.id), func.max(ALERTS.c.id)).where(ALERTS.c.incident_id.in_(ids))
+            chosen = {
+                i
+                for pair in conn.execute(picks.group_by(ALERTS.c.incident_id, ALERTS.c.service))
+                for i in pair
+            }
+            return self._hydrate(conn, rows, reasons=False, alert_ids=chosen)
+
+    def incidents_of(self, fingerprints: Collection[str]) -> dict[str, IncidentId]:
+        """Return the incident each of these fingerprints already belongs to, where it belongs to one."""
+        if not fingerprints:
+            return {}
+        query = select(ALERTS.c.fingerprint, ALERTS.c.incident_id).where(
+            ALERTS.c.fingerprint.in_(sorted(set(fingerprints))), ALERTS.c.incident_id.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return {f: IncidentId(i) for f, i in conn.execute(query.order_by(ALERTS.c.id))}
 
     def record_placements(self, placements: Sequence[Placement]) -> tuple[IncidentId, ...]:
         """Open/extend incidents as decided, mark the alerts processed; return the incidents touched."""
@@ -165,11 +187,13 @@ class SqlIncidentStore:
         return tuple(touched)
 
     def _refresh_state(self, conn: Connection, incident_id: IncidentId, now: datetime) -> None:
-        rows = conn.execute(
-            select(ALERTS.c.severity, ALERTS.c.status).where(ALERTS.c.incident_id == incident_id)
+        counts = conn.execute(
+            select(ALERTS.c.severity, ALERTS.c.status, func.count())
+            .where(ALERTS.c.incident_id == incident_id)
+            .group_by(ALERTS.c.severity, ALERTS.c.status)
         ).all()
-        severity = max((Severity(r.severity) for r in rows), key=RANK.__getitem__, default=Severity.UNKNOWN)
-        is_resolved = bool(rows) and all(r.status == AlertStatus.RESOLVED.value for r in rows)
+        severity = max((Severity(r[0]) for r in counts), key=RANK.__getitem__, default=Severity.UNKNOWN)
+        is_resolved = bool(counts) and all(r[1] == AlertStatus.RESOLVED.value for r in counts)
         values: dict[str, Any] = {"severity": severity.value, "updated_at": now}
         if is_resolved:
             values.update(status=IncidentStatus.RESOLVED.value, resolved_at=now)
@@ -192,14 +216,15 @@ class SqlIncidentStore:
         with self.engine.connect() as conn:
             return self._hydrate(conn, list(conn.execute(query.limit(limit).offset(offset))), reasons=False)
 
-    def _hydrate(self, conn: Connection, rows: list[Any], *, reasons: bool) -> tuple[Incident, ...]:
+    def _hydrate(
+        self, conn: Connection, rows: list[Any], *, reasons: bool, alert_ids: Collection[int] | None = None
+    ) -> tuple[Incident, ...]:
         if not rows:
             return ()
         ids = [r.id for r in rows]
         alerts: dict[str, list[Alert]] = {i: [] for i in ids}
-        for a in conn.execute(
-            select(ALERTS).where(ALERTS.c.incident_id.in_(ids)).order_by(ALERTS.c.starts_at, ALERTS.c.id)
-        ):
+        which = ALERTS.c.incident_id.in_(ids) if alert_ids is None else ALERTS.c.id.in_(sorted(alert_ids))
+        for a in conn.execute(select(ALERTS).where(which).order_by(ALERTS.c.starts_at, ALERTS.c.id)):
             alerts[a.incident_id].append(_to_alert(a))
         grouping: dict[str, list[GroupingReason]] = {i: [] for i in ids}
         if reasons:
