@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy import Engine as SqlEngine
@@ -59,6 +60,16 @@ from missioncontrol.storage.incidents import SqlIncidentStore
 from missioncontrol.storage.knowledge import SqlKnowledgeBank
 from missioncontrol.storage.telemetry import ChdbTelemetryStore, ClickHouseTelemetryStore
 from missioncontrol.storage.world import SqlWorldModel
+
+if TYPE_CHECKING:  # respond's builders import their connectors lazily, like the optional extras
+    from missioncontrol.connectors.outbound import HttpOutbound
+    from missioncontrol.domain import ServiceId
+    from missioncontrol.domain.respond import Policy
+    from missioncontrol.engine.actions import ActionDesk
+    from missioncontrol.engine.dispatch import Dispatcher
+    from missioncontrol.engine.respond import DecisionEnricher
+    from missioncontrol.ports import WorldModel
+    from missioncontrol.storage.respond import SqlActionLedger
 
 DATASETS = ("nezha-tt", "nezha-ob", "rcd-sockshop", "simulated")
 
@@ -173,6 +184,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
 
     wire_ingest(runtime, settings, db=db)  # OTLP, changes, catalog, PagerDuty inbound (api/routes_ingest.py)
+    wire_respond(runtime, settings, db=db, investigator=investigator)  # policy, decision, pages, actions
 
     def start_worker() -> None:
         # Bound at start, not here: other areas fill runtime.telemetry, .world, .enrichers after this.
@@ -393,3 +405,137 @@ def load_catalog_files(paths: Sequence[Path], settings: Settings, *, at: datetim
     finally:
         db.dispose()
     return backstage.Catalog(tuple(entries), tuple(teams), tuple(rejections), tuple(notes))
+
+
+# --- respond: policy, decision, notifications, pages, actions with approval ---------------------------
+
+
+def build_policy(settings: Settings) -> "Policy | None":
+    """Return the validated policy from `settings.policy_path`, or None when none is configured."""
+    from missioncontrol.connectors.policyfile import read_policy
+
+    return read_policy(settings.policy_path) if settings.policy_path is not None else None
+
+
+def read_policy_file(path: Path) -> "Policy":
+    """Read and validate a policy file (`PolicyError` lists every problem with its YAML path)."""
+    from missioncontrol.connectors.policyfile import read_policy
+
+    return read_policy(path)
+
+
+def sample_policy_path() -> Path:
+    """Return the shipped example policy (docs/policy.md), used by the demo and the page benchmark."""
+    from missioncontrol.connectors.policyfile import SAMPLE_POLICY
+
+    return SAMPLE_POLICY
+
+
+def _on_duty_tier(settings: Settings, policy: "Policy") -> str:
+    tier = settings.on_duty_tier or policy.tiers[0]
+    if tier not in policy.tiers:
+        raise MissionControlError(
+            f"MISSIONCONTROL_ON_DUTY_TIER={tier!r} is not a tier of {policy.path} ({', '.join(policy.tiers)})"
+        )
+    return tier
+
+
+def build_decision_enricher(
+    settings: Settings, policy: "Policy", world: "WorldModel | None" = None
+) -> "DecisionEnricher":
+    """Return the enricher that puts the decision and the suspect's owner in every brief."""
+    from missioncontrol.engine.respond import DecisionEnricher
+
+    return DecisionEnricher(policy, on_duty_tier=_on_duty_tier(settings, policy), world=world)
+
+
+def build_outbound(settings: Settings) -> "HttpOutbound":
+    """Return the one outbound HTTP client: allow-list, retries, dry run, all from settings."""
+    from missioncontrol.connectors.outbound import HttpOutbound
+
+    return HttpOutbound(
+        allow_hosts=settings.outbound_allow_hosts,
+        allow_loopback=settings.outbound_allow_loopback,
+        dry_run=settings.notify_dry_run,
+    )
+
+
+def build_dispatcher(
+    settings: Settings, policy: "Policy | None", *, outbound: "HttpOutbound | None" = None
+) -> "Dispatcher":
+    """Return the dispatcher: a pager per policy team with its own key, a default pager, notifiers."""
+    from missioncontrol.connectors.pagerduty import PagerDutyPager
+    from missioncontrol.connectors.slack import SlackNotifier
+    from missioncontrol.connectors.webhook import WebhookNotifier
+    from missioncontrol.engine.dispatch import Dispatcher
+    from missioncontrol.ports import Notifier, Pager
+
+    out = outbound or build_outbound(settings)
+    link = settings.brief_url_template
+
+    def pager(key: str) -> Pager:
+        return PagerDutyPager(key, outbound=out, events_url=settings.pagerduty_events_url, brief_url=link)
+
+    pagers: dict[str, Pager] = {}
+    for team in policy.teams if policy is not None else ():
+        ref = team.pagerduty_routing_key_ref
+        if ref and ref in settings.pagerduty_routing_keys:
+            pagers[team.team] = pager(settings.pagerduty_routing_keys[ref].get_secret_value())
+    default = (
+        pager(settings.pagerduty_routing_key.get_secret_value()) if settings.pagerduty_routing_key else None
+    )
+    notifiers: list[Notifier] = []
+    if settings.slack_webhook_url is not None:
+        notifiers.append(
+            SlackNotifier(settings.slack_webhook_url.get_secret_value(), outbound=out, brief_url=link)
+        )
+    if settings.notify_webhook_url:
+        notifiers.append(WebhookNotifier(settings.notify_webhook_url, outbound=out, brief_url=link))
+    return Dispatcher(pagers=pagers, default_pager=default, notifiers=notifiers)
+
+
+def build_action_desk(
+    settings: Settings,
+    policy: "Policy",
+    *,
+    db: SqlEngine,
+    world: "WorldModel | None" = None,
+    outbound: "HttpOutbound | None" = None,
+) -> "ActionDesk":
+    """Return the action desk: policy checks, the audited ledger on the state store, runbook runners."""
+    from missioncontrol.connectors.runbook import RunbookRunner
+    from missioncontrol.engine.actions import ActionDesk
+    from missioncontrol.storage.respond import SqlActionLedger
+
+    def catalog(service: "ServiceId") -> CatalogEntry | None:
+        return world.catalog_entry(service, at=datetime.now(UTC)) if world is not None else None
+
+    runner = RunbookRunner(outbound=outbound or build_outbound(settings))
+    return ActionDesk(policy, ledger=SqlActionLedger(db), runner=runner, catalog=catalog)
+
+
+def open_action_ledger(settings: Settings) -> "SqlActionLedger":
+    """Return the audit ledger on the configured state store, migrated (for `missionctl audit`)."""
+    from missioncontrol.storage.respond import SqlActionLedger
+
+    db = create_db_engine(settings.state_database_url())
+    migrate(db)
+    return SqlActionLedger(db)
+
+
+def wire_respond(runtime: Runtime, settings: Settings, *, db: SqlEngine, investigator: Investigator) -> None:
+    """Policy, decision enricher (after the knowledge bank), action desk, and paging on every new brief."""
+    from missioncontrol.engine.dispatch import BriefPublisher
+
+    policy = build_policy(settings)
+    outbound = build_outbound(settings)
+    runtime.on_stop.append(outbound.close)
+    if policy is not None:
+        runtime.policy = policy
+        runtime.enrichers = (*runtime.enrichers, build_decision_enricher(settings, policy, runtime.world))
+        runtime.actions = build_action_desk(settings, policy, db=db, world=runtime.world, outbound=outbound)
+    dispatcher = build_dispatcher(settings, policy, outbound=outbound)
+    if dispatcher.pagers or dispatcher.default_pager is not None or dispatcher.notifiers:
+        publisher = BriefPublisher(investigator.briefs, dispatcher, incidents=runtime.incidents)
+        investigator.briefs = publisher
+        runtime.on_stop.append(publisher.close)

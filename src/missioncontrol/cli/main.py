@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import bench_learn, knowledge, serve
+from missioncontrol.cli import bench_learn, knowledge, respond, serve
 from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
@@ -31,6 +31,10 @@ app.add_typer(catalog_app, name="catalog")
 app.command()(serve.serve)
 app.command()(knowledge.resolve)
 app.command()(knowledge.feedback)
+app.command()(respond.approve)  # respond: approve an action request as a policy principal
+app.command("page-bench")(respond.page_bench)  # respond: alert → page latency through the live service
+app.add_typer(respond.audit_app, name="audit")  # respond: audit verify | list
+app.add_typer(respond.policy_app, name="policy")  # respond: policy check FILE
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the terminal width
 

@@ -80,7 +80,8 @@ def approve(
     settings = Settings()
     policy = _policy(settings)
     who = _principal(policy, token)
-    desk = bootstrap.build_action_desk(settings, policy, db=bootstrap.open_action_ledger(settings).engine)
+    db = bootstrap.open_action_ledger(settings).engine
+    desk = bootstrap.build_action_desk(settings, policy, db=db)
     try:
         request = desk.get(action_id)
         console.print(
@@ -91,6 +92,8 @@ def approve(
         status = desk.get(action_id).status
     except MissionControlError as exc:
         raise _fail(str(exc)) from None
+    finally:
+        db.dispose()
     console.print(
         f"[green]approved[/] by {who.name}, valid until {approval.expires_at.isoformat(timespec='seconds')}; "
         f"request is now {status}"
@@ -100,7 +103,11 @@ def approve(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Re-hash the whole audit chain; exit 1 naming the first entry that does not verify."""
-    result = bootstrap.open_action_ledger(Settings()).verify()
+    ledger = bootstrap.open_action_ledger(Settings())
+    try:
+        result = ledger.verify()
+    finally:
+        ledger.engine.dispose()
     if not result.is_intact:
         raise _fail(
             f"audit log does NOT verify after {result.entries} good entries: {result.problem}", code=1
@@ -115,7 +122,12 @@ def audit_list(
 ) -> None:
     """Show audit entries, oldest first."""
     table = Table("seq", "at", "actor", "event", "subject", "details")
-    for e in bootstrap.open_action_ledger(Settings()).entries(after_seq=after, limit=limit):
+    ledger = bootstrap.open_action_ledger(Settings())
+    try:
+        entries = ledger.entries(after_seq=after, limit=limit)
+    finally:
+        ledger.engine.dispose()
+    for e in entries:
         details = json.dumps(e.details, sort_keys=True)
         table.add_row(
             str(e.seq), e.at.isoformat(timespec="seconds"), e.actor, e.event, e.subject, details[:120]

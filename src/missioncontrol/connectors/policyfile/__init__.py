@@ -4,6 +4,9 @@ from pathlib import Path
 
 from missioncontrol.connectors.policyfile.mapping import PLACEHOLDER, to_policy
 from missioncontrol.domain.respond import BUILTIN_PARAMS, Policy, PolicyError
+from missioncontrol.ports import Capability, ConnectorSpec
+
+__all__ = ["BUILTIN_PARAMS", "PLACEHOLDER", "SAMPLES", "SAMPLE_POLICY", "read_policy", "spec", "to_policy"]
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 SAMPLE_POLICY = SAMPLES / "policy.yaml"
@@ -18,4 +21,10 @@ def read_policy(path: Path) -> Policy:
     return to_policy(text, path=str(path))
 
 
-__all__ = ["BUILTIN_PARAMS", "PLACEHOLDER", "SAMPLES", "SAMPLE_POLICY", "read_policy", "to_policy"]
+spec = ConnectorSpec(
+    name="policyfile",
+    summary="Who may do what on which service, with whose approval (MISSIONCONTROL_POLICY_PATH).",
+    capabilities=frozenset({Capability.POLICY_SOURCE}),
+    docs="docs/connectors/policyfile.md",
+    samples=SAMPLES,
+)
