@@ -13,7 +13,10 @@ from sqlalchemy import Engine as SqlEngine
 
 from missioncontrol.api.runtime import IngestMappers, Runtime
 from missioncontrol.connectors import alertmanager, backstage, cdevents, github, otlp
+from missioncontrol.connectors.alertmanager.encode import to_webhook
+from missioncontrol.connectors.backstage.encode import to_catalog_yaml
 from missioncontrol.connectors.casefolder import CaseFolderSource, write_case
+from missioncontrol.connectors.cdevents.encode import to_cdevents
 from missioncontrol.connectors.nezha import NezhaSource
 from missioncontrol.connectors.pagerduty import mapping as pagerduty_inbound
 from missioncontrol.connectors.prometheus import PrometheusConfig, create_source
@@ -38,9 +41,10 @@ from missioncontrol.domain import (
 )
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
-from missioncontrol.engine.investigate import Investigator
+from missioncontrol.engine.investigate import InvestigationConfig, Investigator
 from missioncontrol.engine.learn import KnowledgeEnricher
 from missioncontrol.engine.worker import IncidentWorker, WorkerConfig
+from missioncontrol.loop import WireFormats
 from missioncontrol.ports import (
     CallGraphSource,
     CaseSource,
@@ -159,7 +163,13 @@ def build_runtime(settings: Settings) -> Runtime:
     db = create_db_engine(settings.state_database_url())
     migrate(db)
     store = SqlIncidentStore(db)
-    investigator = Investigator(build_engine(settings), store, store, clock=_utcnow)
+    investigator = Investigator(
+        build_engine(settings),
+        store,
+        store,
+        clock=_utcnow,
+        config=InvestigationConfig(reference_windows=tuple(settings.reference_windows)),
+    )
     worker = IncidentWorker(
         store,
         store,
@@ -183,7 +193,9 @@ def build_runtime(settings: Settings) -> Runtime:
         build_knowledge_enricher(knowledge, incidents=store, embedder=build_embedder(settings)),
     )
 
+    wire_telemetry(runtime, settings, db=db)  # chDB (or ClickHouse) and the world model over it
     wire_ingest(runtime, settings, db=db)  # OTLP, changes, catalog, PagerDuty inbound (api/routes_ingest.py)
+    wire_board(runtime, settings, db=db, diagnoser=investigator.diagnoser)  # web/ and mcp/
     wire_respond(runtime, settings, db=db, investigator=investigator)  # policy, decision, pages, actions
 
     def start_worker() -> None:
@@ -247,31 +259,6 @@ def open_knowledge_state(settings: Settings) -> tuple[SqlKnowledgeBank, SqlIncid
     db = create_db_engine(settings.state_database_url())
     migrate(db)
     return SqlKnowledgeBank(db), SqlIncidentStore(db)
-
-
-def build_telemetry_store(settings: Settings) -> ChdbTelemetryStore | ClickHouseTelemetryStore:
-    """Return the telemetry store: the ClickHouse at TELEMETRY_URL, else embedded chDB under STATE_DIR."""
-    if settings.telemetry_url is not None:
-        return ClickHouseTelemetryStore.from_url(
-            settings.telemetry_url.get_secret_value(), database=settings.telemetry_database
-        )
-    return ChdbTelemetryStore(settings.telemetry_path(), database=settings.telemetry_database)
-
-
-def build_world_model(
-    settings: Settings, engine: SqlEngine, telemetry: CallGraphSource | None = None
-) -> SqlWorldModel:
-    """Return the world model on the state store; calls from `telemetry` (default: the settings' store)."""
-    calls = telemetry if telemetry is not None else build_telemetry_store(settings)
-    return SqlWorldModel(engine, calls, lookback=timedelta(seconds=settings.world_lookback_s))
-
-
-def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
-    """Return the pull sources configured for investigations: Prometheus when PROMETHEUS_URL is set."""
-    if settings.prometheus_url is None:
-        return ()
-    config = PrometheusConfig(url=settings.prometheus_url, queries_file=settings.prometheus_queries)
-    return (create_source(config),)
 
 
 # --- connectors: the registry and the ingest mappings ------------------------------------------------
@@ -405,6 +392,76 @@ def load_catalog_files(paths: Sequence[Path], settings: Settings, *, at: datetim
     finally:
         db.dispose()
     return backstage.Catalog(tuple(entries), tuple(teams), tuple(rejections), tuple(notes))
+
+
+def wire_telemetry(runtime: Runtime, settings: Settings, *, db: SqlEngine) -> None:
+    """Give the runtime the telemetry store (embedded chDB, or TELEMETRY_URL) and the world model on it."""
+    if runtime.telemetry is not None:
+        return
+    store = build_telemetry_store(settings)
+    runtime.telemetry = store
+    runtime.world = build_world_model(settings, db, store)
+    runtime.on_stop.insert(0, store.close)  # stops run in reverse: the store closes last
+
+
+def wire_formats() -> WireFormats:
+    """Return the payload encoders a sender (demo, replay) posts: OTLP, CDEvents, Backstage, Alertmanager."""
+    return WireFormats(
+        telemetry=otlp.to_otlp_json, alerts=to_webhook, changes=to_cdevents, catalog=to_catalog_yaml
+    )
+
+
+def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser: Diagnoser) -> None:
+    """Give the board and the MCP tools what they need: threads, session secret, engine, optional LLM."""
+    from missioncontrol.storage.threads import ThreadStore
+
+    runtime.threads = ThreadStore(db)
+    runtime.diagnoser = diagnoser
+    runtime.web_secret = web_secret(settings)
+    if settings.llm_base_url and settings.llm_model:
+        from missioncontrol.connectors.openai import OpenAIChatModel  # the optional `[llm]` extra
+
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        runtime.language_model = OpenAIChatModel(
+            base_url=settings.llm_base_url, model=settings.llm_model, api_key=key
+        )
+
+
+def web_secret(settings: Settings) -> str:
+    """Return the key that signs web sessions: configured, else one kept in STATE_DIR/web-secret."""
+    if settings.web_secret is not None:
+        return settings.web_secret.get_secret_value()
+    path = settings.state_dir / "web-secret"
+    if not path.is_file():
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+def build_telemetry_store(settings: Settings) -> ChdbTelemetryStore | ClickHouseTelemetryStore:
+    """Return the telemetry store: the ClickHouse at TELEMETRY_URL, else embedded chDB under STATE_DIR."""
+    if settings.telemetry_url is not None:
+        return ClickHouseTelemetryStore.from_url(
+            settings.telemetry_url.get_secret_value(), database=settings.telemetry_database
+        )
+    return ChdbTelemetryStore(settings.telemetry_path(), database=settings.telemetry_database)
+
+
+def build_world_model(
+    settings: Settings, engine: SqlEngine, telemetry: CallGraphSource | None = None
+) -> SqlWorldModel:
+    """Return the world model on the state store; calls from `telemetry` (default: the settings' store)."""
+    calls = telemetry if telemetry is not None else build_telemetry_store(settings)
+    return SqlWorldModel(engine, calls, lookback=timedelta(seconds=settings.world_lookback_s))
+
+
+def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
+    """Return the pull sources configured for investigations: Prometheus when PROMETHEUS_URL is set."""
+    if settings.prometheus_url is None:
+        return ()
+    config = PrometheusConfig(url=settings.prometheus_url, queries_file=settings.prometheus_queries)
+    return (create_source(config),)
 
 
 # --- respond: policy, decision, notifications, pages, actions with approval ---------------------------
