@@ -7,6 +7,7 @@ server) and runs the result in chDB, so the SQL a cluster would receive is execu
 """
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -222,16 +223,20 @@ def test_the_tables_are_the_exporters(store: ChdbTelemetryStore) -> None:
     assert lookup.column("n")[0].as_py() > 0
 
 
-def test_a_second_path_in_one_process_is_refused_with_both_paths(
+def test_stores_on_two_paths_take_turns_and_keep_their_data(
     store: ChdbTelemetryStore, tmp_path: Path
 ) -> None:
-    with pytest.raises(
-        TelemetryStoreError, match=r"already has one open at .*one embedded server per process"
-    ):
-        ChdbTelemetryStore(tmp_path / "other")
+    before = store.read(start=at(0), end=at(1))
+    assert before.spans
+    with ChdbTelemetryStore(tmp_path / "other") as other:  # chDB: one embedded server per process
+        other.append(Telemetry(spans=(span("f" * 32, "1" * 16, None, "other-svc", ns(0, 5)),)))
+        assert [s.service for s in other.read(start=at(0), end=at(1)).spans] == ["other-svc"]
+        assert store.read(start=at(0), end=at(1)) == before  # the first store reopens its own files
+        assert [s.service for s in other.read(start=at(0), end=at(1)).spans] == ["other-svc"]
     same = ChdbTelemetryStore(store.path)
+    assert same.read(start=at(0), end=at(1)) == before
     same.close()
-    assert store.read(start=at(0), end=at(1)).spans  # the shared server is still open
+    assert store.read(start=at(0), end=at(1)) == before  # closed by `same`: reopened on use
 
 
 def test_a_naive_window_is_refused(store: ChdbTelemetryStore) -> None:
@@ -298,3 +303,44 @@ def test_chdb_parameters_are_clickhouse_text() -> None:
 def test_ddl_refuses_a_database_name_it_would_have_to_quote() -> None:
     with pytest.raises(ValueError, match="letters, digits and underscores"):
         otel_schema.create_statements('otel"; DROP')
+
+
+def test_concurrent_appends_are_all_stored_in_fewer_inserts(store: ChdbTelemetryStore) -> None:
+    batches = [
+        Telemetry(
+            spans=tuple(
+                span(f"{b:032x}", f"{b:08x}{i:08x}", None, f"gc-{b % 7}", ns(10, b + i / 100))
+                for i in range(50)
+            )
+        )
+        for b in range(64)
+    ]
+    writes: list[int] = []
+    real_write = store._commits.write
+
+    def counting_write(telemetry: Telemetry) -> None:
+        writes.append(len(telemetry.spans))
+        real_write(telemetry)
+
+    store._commits.write = counting_write
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(store.append, batches))
+    finally:
+        store._commits.write = real_write
+    read = store.read(start=at(10), end=at(11))
+    assert len(read.spans) == 64 * 50
+    assert sum(writes) == 64 * 50
+    assert len(writes) < 64  # coalesced: some inserts carried several callers' batches
+
+
+def test_a_failed_write_fails_every_caller_it_carried() -> None:
+    class Refusing:
+        def insert_arrow(self, table: str, arrow_table: pa.Table, database: str | None = None) -> object:
+            raise ConnectionError("server went away")
+
+    cluster = ClickHouseTelemetryStore(Refusing(), source="http://ch:8123")  # type: ignore[arg-type]
+    with pytest.raises(
+        TelemetryStoreError, match=r"insert of 1 rows into otel_traces failed \(http://ch:8123\)"
+    ):
+        cluster.append(Telemetry(spans=(span("a" * 32, "1" * 16, None, "x", ns(0)),)))

@@ -278,20 +278,25 @@ def select_logs(database: str, *, by_service: bool) -> str:
 
 
 def select_points(database: str, *, by_service: bool) -> str:
-    """Return the query for gauge and sum points in [start_ns, end_ns), one per series and instant."""
+    """Return the query for gauge and sum points in [start_ns, end_ns): one row per series (service,
+    metric, sorted `k="v"` labels) with its times and values in time order.
+
+    A resent point appears twice at the same instant; readers keep the first (`from_point_rows`).
+    """
     parts = [
-        "SELECT toString(ServiceName) AS Service, MetricName, "
-        "arraySort(arrayMap(kv -> concat(kv.1, '=\"', kv.2, '\"'), "
-        "CAST(Attributes, 'Array(Tuple(String, String))'))) AS Labels, "
-        "toUnixTimestamp64Nano(TimeUnix) AS TimeNs, Value "
+        "SELECT ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix) AS TimeNs, Value "
         f'FROM "{database}"."{table}" '
         f"WHERE {_WINDOW.format(column='TimeUnix')}{_SERVICES if by_service else ''}"
         for table in (METRICS_GAUGE, METRICS_SUM)
     ]
     return (
-        "SELECT Service, MetricName, Labels, TimeNs, Value FROM ("
-        + " UNION ALL ".join(parts)
-        + ") ORDER BY Service, MetricName, Labels, TimeNs LIMIT 1 BY Service, MetricName, Labels, TimeNs"
+        "SELECT toString(ServiceName) AS Service, MetricName, "
+        "arraySort(arrayMap(kv -> concat(kv.1, '=\"', kv.2, '\"'), "
+        "CAST(Attributes, 'Array(Tuple(String, String))'))) AS Labels, "
+        "arraySort(groupArray(TimeNs)) AS Times, "
+        "arraySort((v, t) -> t, groupArray(Value), groupArray(TimeNs)) AS Values "
+        "FROM (" + " UNION ALL ".join(parts) + ") "
+        "GROUP BY ServiceName, MetricName, Attributes ORDER BY Service, MetricName, Labels"
     )
 
 

@@ -19,12 +19,15 @@ engine and how an Arrow batch is inserted (chDB's `Python()` table function; cli
 """
 
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+from numpy.typing import NDArray
 
 from missioncontrol.domain import LogRecord, MetricSeries, MissionControlError, ServiceId, Span, Telemetry
 from missioncontrol.storage import otel_schema as sql
@@ -49,6 +52,23 @@ def seconds_to_ns(seconds: float) -> int:
     return whole * NS + round((seconds - whole) * NS)
 
 
+def seconds_to_ns_array(seconds: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Return `seconds_to_ns` of every element, vectorised (same rounding: half to even)."""
+    whole = np.trunc(seconds)
+    ns: NDArray[np.int64] = whole.astype(np.int64) * NS + np.rint((seconds - whole) * NS).astype(np.int64)
+    return ns
+
+
+def ns_to_seconds_array(ns: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Return Unix seconds for whole nanoseconds: the float `seconds_to_ns` started from, exactly.
+
+    Whole seconds are exact in a float; the fraction's error (< 1e-16 s) and the half-nanosecond of
+    rounding are far below the float spacing of present-day Unix times (about 2.4e-7 s).
+    """
+    whole, frac = np.divmod(ns, NS)
+    return whole.astype(np.float64) + frac.astype(np.float64) / NS
+
+
 def to_span_batch(spans: Sequence[Span]) -> pa.Table:
     """Return `otel_traces` columns for these spans (a negative duration is stored as zero)."""
     return pa.table(
@@ -69,7 +89,10 @@ def to_log_batch(logs: Sequence[LogRecord]) -> pa.Table:
     """Return `otel_logs` columns for these records."""
     return pa.table(
         {
-            "Timestamp": pa.array([seconds_to_ns(r.timestamp) for r in logs], _TIMESTAMP),
+            "Timestamp": pa.array(
+                seconds_to_ns_array(np.fromiter((r.timestamp for r in logs), np.float64, len(logs))),
+                _TIMESTAMP,
+            ),
             "TraceId": pa.array([r.trace_id for r in logs], pa.string()),
             "SpanId": pa.array([r.span_id for r in logs], pa.string()),
             "SeverityText": pa.array([r.level for r in logs], pa.string()),
@@ -82,21 +105,14 @@ def to_log_batch(logs: Sequence[LogRecord]) -> pa.Table:
 
 def to_gauge_batch(metrics: Sequence[MetricSeries]) -> pa.Table:
     """Return `otel_metrics_gauge` columns: one row per sample, the series name as `MetricName`."""
-    services: list[str] = []
-    names: list[str] = []
-    stamps: list[int] = []
-    values: list[float] = []
-    for series in metrics:
-        n = len(series.timestamps)
-        services.extend([series.service] * n)
-        names.extend([series.metric] * n)
-        stamps.extend(map(seconds_to_ns, series.timestamps))
-        values.extend(series.values)
+    counts = np.fromiter((len(m.timestamps) for m in metrics), np.int64, len(metrics))
+    stamps = np.fromiter(chain.from_iterable(m.timestamps for m in metrics), np.float64, int(counts.sum()))
+    values = np.fromiter(chain.from_iterable(m.values for m in metrics), np.float64, int(counts.sum()))
     return pa.table(
         {
-            "ServiceName": pa.array(services, pa.string()),
-            "MetricName": pa.array(names, pa.string()),
-            "TimeUnix": pa.array(stamps, _TIMESTAMP),
+            "ServiceName": pa.array(np.repeat(np.array([m.service for m in metrics], dtype=object), counts)),
+            "MetricName": pa.array(np.repeat(np.array([m.metric for m in metrics], dtype=object), counts)),
+            "TimeUnix": pa.array(seconds_to_ns_array(stamps), _TIMESTAMP),
             "Value": pa.array(values, pa.float64()),
         }
     )
@@ -142,17 +158,18 @@ def _is_error(status: str) -> bool | None:
 def from_log_rows(rows: pa.Table) -> tuple[LogRecord, ...]:
     """Return domain log records from `select_logs` rows."""
     cols = rows.to_pydict()
+    seconds = ns_to_seconds_array(rows.column("TimeNs").to_numpy()).tolist()
     return tuple(
         LogRecord(
-            timestamp=ns / NS,
+            timestamp=seconds_at,
             service=ServiceId(service),
             message=body,
             level=level,
             trace_id=trace_id,
             span_id=span_id,
         )
-        for ns, service, body, level, trace_id, span_id in zip(
-            cols["TimeNs"],
+        for seconds_at, service, body, level, trace_id, span_id in zip(
+            seconds,
             cols["Service"],
             cols["Body"],
             cols["Level"],
@@ -169,18 +186,100 @@ def from_point_rows(rows: pa.Table) -> tuple[MetricSeries, ...]:
     A point with attributes belongs to the series `name{k="v",...}`, Prometheus-style, so two label
     sets of one metric never merge into one series.
     """
-    cols = rows.to_pydict()
-    series: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-    for service, name, labels, ns, value in zip(
-        cols["Service"], cols["MetricName"], cols["Labels"], cols["TimeNs"], cols["Value"], strict=True
+    if rows.num_rows == 0:
+        return ()
+    times = rows.column("Times").combine_chunks()
+    nanos = times.values.to_numpy()
+    starts = times.offsets.to_numpy()
+    # Keep the first point of each instant (a resent point repeats it); a series' first always stays.
+    keep = np.ones(len(nanos), dtype=bool)
+    keep[1:] = nanos[1:] != nanos[:-1]
+    keep[starts[:-1]] = True
+    offsets = np.concatenate(([0], np.cumsum(keep)))[starts]
+    seconds = ns_to_seconds_array(nanos[keep])
+    samples = rows.column("Values").combine_chunks().values.to_numpy()[keep]
+    series = []
+    for i, (service, name, labels) in enumerate(
+        zip(
+            rows.column("Service").to_pylist(),
+            rows.column("MetricName").to_pylist(),
+            rows.column("Labels").to_pylist(),
+            strict=True,
+        )
     ):
-        metric = f"{name}{{{','.join(labels)}}}" if labels else name
-        stamps, values = series.setdefault((service, metric), ([], []))
-        stamps.append(ns / NS)
-        values.append(value)
-    return tuple(
-        MetricSeries(service=ServiceId(service), metric=metric, timestamps=tuple(t), values=tuple(v))
-        for (service, metric), (t, v) in series.items()
+        a, b = offsets[i], offsets[i + 1]
+        series.append(
+            MetricSeries(
+                service=ServiceId(service),
+                metric=f"{name}{{{','.join(labels)}}}" if labels else name,
+                timestamps=tuple(seconds[a:b].tolist()),
+                values=tuple(samples[a:b].tolist()),
+            )
+        )
+    return tuple(series)
+
+
+class _GroupCommit:
+    """Coalesce concurrent appends into one insert per table, and return only once written.
+
+    Each insert has a fixed cost (a new part per table and partition, the trace-id view), so many
+    small concurrent batches (one per OTLP request) go in together: the first caller to find no
+    write in progress writes everything queued so far, the others wait for the write that holds
+    theirs. Nobody returns before their samples are stored; a failed write fails all its callers.
+    """
+
+    def __init__(self, write: Callable[[Telemetry], None], *, max_spans: int = 200_000) -> None:
+        self.write = write
+        self.max_spans = max_spans
+        self.cond = threading.Condition()
+        self.queue: list[tuple[Telemetry, list[BaseException | bool]]] = []
+        self.writing = False
+
+    def submit(self, telemetry: Telemetry) -> None:
+        outcome: list[BaseException | bool] = []  # filled by whoever writes this batch
+        with self.cond:
+            self.queue.append((telemetry, outcome))
+            while not outcome and self.writing:
+                self.cond.wait()
+            if not outcome:
+                self.writing = True
+                group = self._take()
+        if outcome:
+            return _raise_if_failed(outcome)
+        try:
+            self.write(_merged([t for t, _ in group]))
+            result: BaseException | bool = True
+        except BaseException as exc:  # handed to every caller of the group, then raised here too
+            result = exc
+        with self.cond:
+            for _, waiting in group:
+                waiting.append(result)
+            self.writing = False
+            self.cond.notify_all()
+        return _raise_if_failed(outcome)
+
+    def _take(self) -> list[tuple[Telemetry, list[BaseException | bool]]]:
+        taken: list[tuple[Telemetry, list[BaseException | bool]]] = []
+        spans = 0
+        while self.queue and (not taken or spans + len(self.queue[0][0].spans) <= self.max_spans):
+            item = self.queue.pop(0)
+            taken.append(item)
+            spans += len(item[0].spans)
+        return taken
+
+
+def _raise_if_failed(outcome: list[BaseException | bool]) -> None:
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+
+
+def _merged(batches: list[Telemetry]) -> Telemetry:
+    if len(batches) == 1:
+        return batches[0]
+    return Telemetry(
+        metrics=tuple(chain.from_iterable(t.metrics for t in batches)),
+        logs=tuple(chain.from_iterable(t.logs for t in batches)),
+        spans=tuple(chain.from_iterable(t.spans for t in batches)),
     )
 
 
@@ -189,9 +288,16 @@ class _OtelStore:
 
     database: str
     source: str  # names the store in errors: the chDB path or the ClickHouse URL
+    _commits: _GroupCommit
 
     def append(self, telemetry: Telemetry) -> None:
-        """Store these samples, one insert per table; a resent sample is read back once."""
+        """Store these samples, one insert per table; a resent sample is read back once.
+
+        Returns once they are written; concurrent calls are written together (group commit).
+        """
+        self._commits.submit(telemetry)
+
+    def _write(self, telemetry: Telemetry) -> None:
         if telemetry.spans:
             self._insert(sql.TRACES, to_span_batch(telemetry.spans))
         if telemetry.logs:
@@ -279,61 +385,77 @@ def _quoted(value: object) -> str:
     return chdb_parameter(value)
 
 
-# One chDB embedded server per process, and it serves one path: stores on the same path share it.
-_CHDB_LOCK = threading.Lock()
-_CHDB_OPEN: dict[str, tuple[Any, int]] = {}  # resolved path -> (session, how many stores hold it)
+class _EmbeddedServer:
+    """chDB runs one embedded server per process, on one path: the stores on that path share it.
+
+    A store whose path is not the one being served opens it on its next use, closing the other
+    (last user wins). A service holds one store, so switching only happens in a process, like a test
+    run, that uses several one after another.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.path: str | None = None
+        self.session: Any = None
+
+    def serving(self, path: str) -> Any:
+        """Return the session on `path`, opening it (and closing any other path) if need be."""
+        with self.lock:
+            if self.path == path and self.session is not None:
+                return self.session
+            from chdb import session  # imported here: a 500 MB library, loaded only when used
+
+            if self.session is not None:
+                self.session.close()
+                self.session, self.path = None, None
+            try:
+                opened = session.Session(path)  # type: ignore[no-untyped-call]
+            except Exception as exc:
+                raise TelemetryStoreError(f"cannot open the chDB telemetry store at {path}: {exc}") from exc
+            self.session, self.path = opened, path
+            return opened
+
+    def close(self, path: str) -> None:
+        """Stop the server if it serves `path`."""
+        with self.lock:
+            if self.path == path and self.session is not None:
+                self.session.close()
+                self.session, self.path = None, None
+
+
+_EMBEDDED = _EmbeddedServer()
 
 
 class ChdbTelemetryStore(_OtelStore):
     """TelemetryStore in an in-process ClickHouse (chDB), persisted in files under `path`.
 
-    chDB runs one embedded server per process; stores opened on the same path share it, and a
-    different path can open only after every store on the first has been closed.
+    The embedded server starts, and the exporter's tables are created, on first use, so building a
+    store costs nothing until telemetry arrives or is read. Stores on one path share the server.
     """
 
     def __init__(self, path: Path, *, database: str = "otel") -> None:
-        from chdb import session  # imported here: a 500 MB library, loaded only when used
-
         self.path = Path(path).resolve()
         self.database = database
         self.source = f"chdb:{self.path}"
-        self.path.mkdir(parents=True, exist_ok=True)
-        key = str(self.path)
-        with _CHDB_LOCK:
-            if key in _CHDB_OPEN:
-                held, count = _CHDB_OPEN[key]
-                _CHDB_OPEN[key] = (held, count + 1)
-            else:
-                if _CHDB_OPEN:
-                    other = next(iter(_CHDB_OPEN))
-                    raise TelemetryStoreError(
-                        f"cannot open the chDB telemetry store at {key}: this process already has one open "
-                        f"at {other} (chDB runs one embedded server per process); close that store first"
-                    )
-                try:
-                    held = session.Session(key)  # type: ignore[no-untyped-call]
-                except Exception as exc:
-                    raise TelemetryStoreError(
-                        f"cannot open the chDB telemetry store at {key}: {exc}"
-                    ) from exc
-                _CHDB_OPEN[key] = (held, 1)
-        self._session: Any = held
-        self._closed = False
-        self.create_schema()
+        self._session_seen: Any = None
+        self._commits = _GroupCommit(self._write)
+
+    @property
+    def _session(self) -> Any:
+        with _EMBEDDED.lock:
+            if _EMBEDDED.path != str(self.path):
+                self.path.mkdir(parents=True, exist_ok=True)
+            session = _EMBEDDED.serving(str(self.path))
+            if session is not self._session_seen:  # first use, or the server was reopened
+                for statement in sql.create_statements(self.database):
+                    self._run(session, statement)
+                self._session_seen = session
+            return session
 
     def close(self) -> None:
-        """Release this store; the embedded server shuts down when the last store on its path closes."""
-        if self._closed:
-            return
-        self._closed = True
-        key = str(self.path)
-        with _CHDB_LOCK:
-            held, count = _CHDB_OPEN[key]
-            if count > 1:
-                _CHDB_OPEN[key] = (held, count - 1)
-                return
-            del _CHDB_OPEN[key]
-            held.close()
+        """Stop the embedded server if it is serving this store's path (idempotent)."""
+        _EMBEDDED.close(str(self.path))
+        self._session_seen = None
 
     def __enter__(self) -> "ChdbTelemetryStore":
         return self
@@ -344,9 +466,10 @@ class ChdbTelemetryStore(_OtelStore):
     def _insert(self, table: str, batch: pa.Table) -> None:
         columns = ", ".join(batch.column_names)
         statement = f'INSERT INTO "{self.database}"."{table}" ({columns}) SELECT {columns} FROM Python(batch)'
+        session = self._session
         try:
             # chDB's Python() table function reads the local variable `batch` of this frame.
-            self._session.query(statement, "Null")
+            session.query(statement, "Null")
         except Exception as exc:
             raise TelemetryStoreError(
                 f"insert of {batch.num_rows} rows into {table} failed ({self.source}): {exc}"
@@ -354,16 +477,20 @@ class ChdbTelemetryStore(_OtelStore):
 
     def _select(self, query: str, params: Mapping[str, Any]) -> pa.Table:
         text_params = {name: chdb_parameter(value) for name, value in params.items()}
+        session = self._session
         try:
-            return self._session.query(query, "ArrowTable", params=text_params)
+            return session.query(query, "ArrowTable", params=text_params)
         except Exception as exc:
             raise TelemetryStoreError(
                 f"query failed ({self.source}): {exc}; query={query!r} params={params!r}"
             ) from exc
 
     def _command(self, statement: str) -> None:
+        self._run(self._session, statement)
+
+    def _run(self, session: Any, statement: str) -> None:
         try:
-            self._session.query(statement, "Null")
+            session.query(statement, "Null")
         except Exception as exc:
             raise TelemetryStoreError(
                 f"statement failed ({self.source}): {exc}; statement={statement!r}"
@@ -389,6 +516,7 @@ class ClickHouseTelemetryStore(_OtelStore):
         self.client = client
         self.database = database
         self.source = source
+        self._commits = _GroupCommit(self._write)
 
     @classmethod
     def from_url(
