@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import bench_learn, knowledge, respond, serve
+from missioncontrol.cli import bench_learn, bench_telemetry, knowledge, respond, serve
 from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
@@ -147,10 +147,19 @@ def bench(
             "--learn", help="Replay the cases as one sequence, with and without the knowledge bank."
         ),
     ] = False,
+    telemetry: Annotated[
+        bool,
+        typer.Option(
+            "--telemetry", help="Telemetry store spans/s, read latency and graph_at at 50/500/5,000."
+        ),
+    ] = False,
 ) -> None:
     """Score our engine and the baselines side by side on real or simulated incidents."""
     if learn:
         return bench_learn.run(dataset, data, time_mode, json_out, cases_out, limit)
+    if telemetry:
+        bench_telemetry.run(json_out)
+        return None
     settings = Settings()
     if scale:
         rows = _scale_bench(settings)
