@@ -85,3 +85,20 @@ def test_no_module_grows_past_eight_hundred_lines() -> None:
     lengths = {str(p.relative_to(SRC)): len(p.read_text().splitlines()) for p in SRC.rglob("*.py")}
     long = {name: n for name, n in lengths.items() if n > 800}
     assert long == {}, "split these, or say why in ARCHITECTURE.md"
+
+
+def test_every_registered_connector_loads_is_documented_and_ships_samples_if_it_ingests() -> None:
+    from missioncontrol.bootstrap import connector_statuses
+    from missioncontrol.settings import Settings
+
+    statuses = connector_statuses(Settings(connectors={}))
+    assert {"alertmanager", "otlp", "cdevents", "github", "backstage"} <= {s.name for s in statuses}
+    docs = SRC.parents[1] / "docs" / "connectors"
+    for status in statuses:
+        spec = status.spec
+        assert spec is not None, f"connector {status.name!r} failed to load: {status.detail}"
+        assert spec.docs == f"docs/connectors/{spec.name}.md", f"{spec.name}: docs path"
+        assert (docs / f"{spec.name}.md").is_file(), f"document connector {spec.name!r}"
+        if any(c.is_ingest for c in spec.capabilities):
+            assert spec.samples is not None and spec.samples.is_dir(), f"add samples for {spec.name!r}"
+            assert any(spec.samples.glob("*.*")), f"add samples for {spec.name!r}"

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import bench_learn, bench_telemetry, knowledge, respond, serve
+from missioncontrol.cli import bench_learn, bench_otlp, bench_telemetry, knowledge, respond, serve
 from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
@@ -147,6 +147,10 @@ def bench(
             "--learn", help="Replay the cases as one sequence, with and without the knowledge bank."
         ),
     ] = False,
+    otlp: Annotated[
+        bool,
+        typer.Option("--otlp", help="OTLP/HTTP spans per second into the telemetry store, over loopback."),
+    ] = False,
     telemetry: Annotated[
         bool,
         typer.Option(
@@ -157,6 +161,9 @@ def bench(
     """Score our engine and the baselines side by side on real or simulated incidents."""
     if learn:
         return bench_learn.run(dataset, data, time_mode, json_out, cases_out, limit)
+    if otlp:
+        bench_otlp.run(json_out)
+        return
     if telemetry:
         bench_telemetry.run(json_out)
         return None
