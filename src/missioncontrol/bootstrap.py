@@ -457,7 +457,14 @@ def build_world_model(
 
 
 def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
-    """Return the pull sources configured for investigations: Prometheus when PROMETHEUS_URL is set."""
+    """Return the pull sources configured for investigations: Prometheus when configured.
+
+    Configured by MISSIONCONTROL_CONNECTORS='{"prometheus": {"url": ...}}' (the registry's way) or by
+    MISSIONCONTROL_PROMETHEUS_URL (and _PROMETHEUS_QUERIES).
+    """
+    raw = settings.connectors.get("prometheus")
+    if raw is not None:
+        return (create_source(PrometheusConfig.model_validate(raw)),)
     if settings.prometheus_url is None:
         return ()
     config = PrometheusConfig(url=settings.prometheus_url, queries_file=settings.prometheus_queries)

@@ -342,3 +342,22 @@ def test_a_wrong_url_path_is_an_error_with_the_status(prometheus: LivePrometheus
         pytest.raises(PrometheusQueryError, match=r"HTTP 404 .*query='up' range=.* step=1s"),
     ):
         client.query_range_raw("up", start=end - timedelta(seconds=10), end=end, step_s=1)
+
+
+def test_the_registry_reports_prometheus_and_bootstrap_builds_it_when_configured(tmp_path: Path) -> None:
+    from missioncontrol import bootstrap
+    from missioncontrol.ports import ConnectorState
+    from missioncontrol.settings import Settings
+
+    unset = Settings(state_dir=tmp_path)
+    (status,) = [s for s in bootstrap.connector_statuses(unset) if s.name == "prometheus"]
+    assert status.state is ConnectorState.DISABLED and "not configured" in status.detail
+    assert bootstrap.build_telemetry_sources(unset) == ()
+
+    configured = Settings(state_dir=tmp_path, connectors={"prometheus": {"url": "http://127.0.0.1:9"}})
+    (status,) = [s for s in bootstrap.connector_statuses(configured) if s.name == "prometheus"]
+    assert status.state is ConnectorState.ENABLED
+    (source,) = bootstrap.build_telemetry_sources(configured)
+    assert isinstance(source, PrometheusTelemetrySource)
+    assert source.client.base_url == "http://127.0.0.1:9"
+    source.close()
