@@ -445,7 +445,11 @@ def build_telemetry_store(settings: Settings) -> ChdbTelemetryStore | ClickHouse
         return ClickHouseTelemetryStore.from_url(
             settings.telemetry_url.get_secret_value(), database=settings.telemetry_database
         )
-    return ChdbTelemetryStore(settings.telemetry_path(), database=settings.telemetry_database)
+    return ChdbTelemetryStore(
+        settings.telemetry_path(),
+        database=settings.telemetry_database,
+        trace_id_lookup=settings.telemetry_trace_id_lookup,
+    )
 
 
 def build_world_model(

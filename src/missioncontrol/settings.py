@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     telemetry_database: str = Field(
         default="otel", pattern=r"^[A-Za-z0-9_]+$", description="ClickHouse database of the otel_* tables."
     )
+    telemetry_trace_id_lookup: bool = Field(
+        default=True,
+        description=(
+            "Embedded store: also keep the exporter's otel_traces_trace_id_ts table and view (trace-by-id "
+            "lookups for Grafana); off roughly doubles span ingest."
+        ),
+    )
     reference_windows: list[tuple[AwareDatetime, AwareDatetime]] = Field(
         default_factory=list,
         description=(

@@ -344,3 +344,9 @@ def test_a_failed_write_fails_every_caller_it_carried() -> None:
         TelemetryStoreError, match=r"insert of 1 rows into otel_traces failed \(http://ch:8123\)"
     ):
         cluster.append(Telemetry(spans=(span("a" * 32, "1" * 16, None, "x", ns(0)),)))
+
+
+def test_the_trace_id_view_can_be_left_out() -> None:
+    statements = otel_schema.create_statements("otel", trace_id_lookup=False)
+    assert not any("trace_id_ts" in s for s in statements)
+    assert len(otel_schema.create_statements("otel")) == len(statements) + 2

@@ -2,8 +2,9 @@
 
 What is timed, and only that:
 - ingest: `TelemetryStore.append` of domain spans already built in memory, in batches of 8,192 (a
-  Collector's default batch) from one sender, and of 100 (one small OTLP request each) from one and
-  from 32 concurrent senders (group commit); decoding OTLP is not included;
+  Collector's default batch) from one sender, with and without the exporter's trace-id view, and of
+  100 (one small OTLP request each) from one and from 32 concurrent senders (group commit);
+  decoding OTLP is not included;
 - read: `TelemetryStore.read` of a simulated incident's whole 30-minute window (metrics, logs, spans,
   every service), as the investigator asks for it;
 - graph_at: `WorldModel.graph_at` on estates of 50/500/5,000 services from the simulator, with an
@@ -44,6 +45,7 @@ def run(json_out: Path | None, *, ingest_spans: int = 400_000) -> dict[str, Any]
         with console.status("ingest: spans/s into the store"):
             report["ingest"] = [
                 _ingest(root, batch=8192, total=ingest_spans, senders=1),
+                _ingest(root, batch=8192, total=ingest_spans, senders=1, trace_id_lookup=False),
                 _ingest(root, batch=100, total=min(ingest_spans, 20_000), senders=1),
                 _ingest(root, batch=100, total=min(ingest_spans, 100_000), senders=32),
             ]
@@ -62,9 +64,13 @@ def _settings(root: Path, database: str) -> Settings:
     )
 
 
-def _ingest(root: Path, *, batch: int, total: int, senders: int) -> dict[str, Any]:
+def _ingest(
+    root: Path, *, batch: int, total: int, senders: int, trace_id_lookup: bool = True
+) -> dict[str, Any]:
     """Append `total` spans in batches of `batch` from `senders` threads (concurrent OTLP requests)."""
-    store = bootstrap.build_telemetry_store(_settings(root, f"ingest_{batch}_{senders}"))
+    settings = _settings(root, f"ingest_{batch}_{senders}_{int(trace_id_lookup)}")
+    settings.telemetry_trace_id_lookup = trace_id_lookup
+    store = bootstrap.build_telemetry_store(settings)
     start_ns = int(datetime(2026, 12, 2, 9, tzinfo=UTC).timestamp()) * 1_000_000_000
     spans = _synthetic_spans(total, start_ns=start_ns)
     batches = [Telemetry(spans=spans[i : i + batch]) for i in range(0, total, batch)]
@@ -76,6 +82,7 @@ def _ingest(root: Path, *, batch: int, total: int, senders: int) -> dict[str, An
     return {
         "batch": batch,
         "senders": senders,
+        "trace_id_lookup": trace_id_lookup,
         "spans": total,
         "seconds": round(elapsed, 3),
         "spans_per_s": round(total / elapsed),
@@ -174,7 +181,8 @@ def _table(report: dict[str, Any]) -> Table:
     table.add_column("detail")
     for row in report["ingest"]:
         table.add_row(
-            f"ingest, batches of {row['batch']:,} from {row['senders']} sender(s)",
+            f"ingest, batches of {row['batch']:,} from {row['senders']} sender(s)"
+            + ("" if row["trace_id_lookup"] else ", no trace-id view"),
             f"{row['spans_per_s']:,} spans/s",
             f"{row['spans']:,} spans in {row['seconds']} s",
         )

@@ -433,10 +433,11 @@ class ChdbTelemetryStore(_OtelStore):
     store costs nothing until telemetry arrives or is read. Stores on one path share the server.
     """
 
-    def __init__(self, path: Path, *, database: str = "otel") -> None:
+    def __init__(self, path: Path, *, database: str = "otel", trace_id_lookup: bool = True) -> None:
         self.path = Path(path).resolve()
         self.database = database
         self.source = f"chdb:{self.path}"
+        self.trace_id_lookup = trace_id_lookup
         self._session_seen: Any = None
         self._commits = _GroupCommit(self._write)
 
@@ -447,7 +448,7 @@ class ChdbTelemetryStore(_OtelStore):
                 self.path.mkdir(parents=True, exist_ok=True)
             session = _EMBEDDED.serving(str(self.path))
             if session is not self._session_seen:  # first use, or the server was reopened
-                for statement in sql.create_statements(self.database):
+                for statement in sql.create_statements(self.database, trace_id_lookup=self.trace_id_lookup):
                     self._run(session, statement)
                 self._session_seen = session
             return session
