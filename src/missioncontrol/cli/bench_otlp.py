@@ -12,6 +12,7 @@ Bodies are built before the clock starts: 20 services, traces of 8 spans (a root
 """
 
 import json
+import logging
 import os
 import statistics
 import tempfile
@@ -106,6 +107,8 @@ def run(
     json_out: Path | None, *, spans: int = 400_000, batch: int = 8192, senders: int = 4
 ) -> dict[str, Any]:
     """Run the OTLP benchmark, print its table, and return (and optionally write) the numbers."""
+    for noisy in ("httpx", "mcp", "uvicorn.access"):  # one line per request would drown the table
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     start_ns = time.time_ns() - 60 * 1_000_000_000
     bodies = build_bodies(spans, batch=batch, start_ns=start_ns)
     report: dict[str, Any] = {"spans": spans, "batch": batch, "senders": senders, "cpus": os.cpu_count()}
