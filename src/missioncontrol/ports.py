@@ -499,6 +499,7 @@ class Capability(StrEnum):
     ACTION_RUNNER = "action_runner"  # remediation actions run
     POLICY_SOURCE = "policy_source"  # who may do what
     LANGUAGE_MODEL = "language_model"  # narration and questions over the evidence
+    EMBEDDER = "embedder"  # sentence embeddings for similar-incident recall
 
     @property
     def is_ingest(self) -> bool:

