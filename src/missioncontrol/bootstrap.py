@@ -413,9 +413,11 @@ def wire_formats() -> WireFormats:
 
 def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser: Diagnoser) -> None:
     """Give the board and the MCP tools what they need: threads, session secret, engine, optional LLM."""
+    from missioncontrol.storage.board import SqlBoardReader
     from missioncontrol.storage.threads import ThreadStore
 
     runtime.threads = ThreadStore(db)
+    runtime.board = SqlBoardReader(db)
     runtime.diagnoser = diagnoser
     runtime.web_secret = web_secret(settings)
     if settings.llm_base_url and settings.llm_model:

@@ -264,6 +264,9 @@ class Estate:
             policy=read_policy(policy_path),
             web_secret="test-web-secret",
         )
+        from missioncontrol.storage.board import SqlBoardReader
+
+        self.runtime.board = SqlBoardReader(self.engine)
         from missioncontrol.bootstrap import build_action_desk
 
         self.runtime.actions = build_action_desk(settings, self.runtime.policy, db=self.engine)

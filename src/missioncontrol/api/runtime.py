@@ -29,6 +29,7 @@ from missioncontrol.ports import (
     WorldModel,
 )
 from missioncontrol.settings import Settings
+from missioncontrol.storage.board import SqlBoardReader
 from missioncontrol.storage.threads import ThreadStore
 
 
@@ -82,6 +83,7 @@ class Runtime:
     policy: Policy | None = None  # respond: principals (web sign-in and roles), rules, approvals
     web_secret: str = ""  # web: signs the session cookie (bootstrap resolves it)
     diagnoser: Diagnoser | None = None  # mcp: investigate_service runs the engine on a window
+    board: SqlBoardReader | None = None  # web: set queries and cached brief summaries for the board
     knowledge: KnowledgeBank | None = None  # learn: resolutions, feedback, precedent and priors
     actions: ActionDesk | None = None  # respond: request, approve, run actions; the audit log
     on_start: list[Callable[[], None]] = field(default_factory=list)  # run in order at app start-up

@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import bench_learn, bench_otlp, bench_telemetry, knowledge, respond, serve
+from missioncontrol.cli import (
+    bench_board,
+    bench_learn,
+    bench_otlp,
+    bench_telemetry,
+    knowledge,
+    mcp,
+    respond,
+    serve,
+)
 from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
@@ -29,6 +38,7 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(catalog_app, name="catalog")
 app.command()(serve.serve)
+app.command()(mcp.mcp)  # the investigation tools over stdio for other agents
 app.command()(knowledge.resolve)
 app.command()(knowledge.feedback)
 app.command()(respond.approve)  # respond: approve an action request as a policy principal
@@ -157,8 +167,13 @@ def bench(
             "--telemetry", help="Telemetry store spans/s, read latency and graph_at at 50/500/5,000."
         ),
     ] = False,
+    board: Annotated[
+        bool, typer.Option("--board", help="Time the board over HTTP with 1,000 open incidents.")
+    ] = False,
 ) -> None:
     """Score our engine and the baselines side by side on real or simulated incidents."""
+    if board:
+        return bench_board.main(json_out)
     if learn:
         return bench_learn.run(dataset, data, time_mode, json_out, cases_out, limit)
     if otlp:

@@ -2,6 +2,7 @@
 
 # Every area's tables register on `db.Base` when imported, so the metadata always matches the migrations.
 from missioncontrol.storage import (
+    board,  # noqa: F401  (web: the board's brief summaries)
     knowledge,  # noqa: F401  (learn: the knowledge bank)
     respond,  # noqa: F401  (respond: action requests, approvals, audit log)
     tables_core,  # noqa: F401

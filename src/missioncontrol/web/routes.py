@@ -18,7 +18,7 @@ import io
 import json
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Annotated, Any
@@ -36,13 +36,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from missioncontrol.api.runtime import Runtime, get_runtime
 from missioncontrol.domain import (
-    Brief,
     CatalogEntry,
     IncidentId,
     IncidentStatus,
     MissionControlError,
     ServiceId,
 )
+from missioncontrol.domain.board import BriefSummary
 from missioncontrol.domain.respond import (
     ActionRequest,
     ActionRequestId,
@@ -55,6 +55,7 @@ from missioncontrol.engine.actions import ActionDesk
 from missioncontrol.engine.analytics import IncidentRecord, compute_analytics, to_table
 from missioncontrol.engine.narrate import narrate
 from missioncontrol.engine.respond import owner_of
+from missioncontrol.storage.board import summarize
 from missioncontrol.web.auth import (
     COOKIE,
     SESSION_MAX_AGE_S,
@@ -236,16 +237,23 @@ def _board_context(runtime: Runtime, filters: Filters) -> dict[str, Any]:
         (i for i in listed if i.status is not IncidentStatus.RESOLVED),
         key=lambda i: (SEVERITY_ORDER[i.severity], i.opened_at, i.id),
     )
-    # The list query leaves grouping reasons out (cheap); the rows whose alerts are shown get them.
-    for k, incident in enumerate(incidents[:GROUPED_ON_BOARD]):
-        incidents[k] = runtime.incidents.incident(incident.id) or incident
-    briefs: dict[str, Brief] = {}
-    for incident in incidents[:BRIEFS_ON_BOARD]:
-        brief = runtime.briefs.latest_brief(incident.id)
-        if brief is not None:
-            briefs[incident.id] = brief
+    briefs: dict[str, BriefSummary] = {}
+    if runtime.board is not None:
+        # Set queries: grouping reasons for the rows whose alerts are listed, cached brief summaries.
+        grouping = runtime.board.grouping([i.id for i in incidents[:GROUPED_ON_BOARD]])
+        for k, incident in enumerate(incidents[:GROUPED_ON_BOARD]):
+            incidents[k] = replace(incident, grouping=grouping.get(incident.id, ()))
+        briefs = runtime.board.brief_summaries([i.id for i in incidents])
+    else:
+        # The list query leaves grouping reasons out (cheap); the rows whose alerts are shown get them.
+        for k, incident in enumerate(incidents[:GROUPED_ON_BOARD]):
+            incidents[k] = runtime.incidents.incident(incident.id) or incident
+        for incident in incidents[:BRIEFS_ON_BOARD]:
+            brief = runtime.briefs.latest_brief(incident.id)
+            if brief is not None:
+                briefs[incident.id] = summarize(brief)
     services: set[str] = {s for i in incidents for s in (i.symptom, *(a.service for a in i.alerts)) if s}
-    services |= {b.diagnosis.hypotheses[0].service for b in briefs.values() if b.diagnosis.hypotheses}
+    services |= {b.suspect for b in briefs.values() if b.suspect}
     board = build_board(
         incidents, briefs, now=datetime.now(UTC), filters=filters, owners=_owners(runtime, services)
     )

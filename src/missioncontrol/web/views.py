@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from missioncontrol.domain.alerts import AlertStatus, Severity
+from missioncontrol.domain.board import BriefSummary
 from missioncontrol.domain.diagnosis import Evidence, EvidenceKind, Stance
 from missioncontrol.domain.ids import ServiceId
 from missioncontrol.domain.incidents import Brief, Incident, IncidentStatus
@@ -115,21 +116,21 @@ class Board:
     team_names: tuple[str, ...] = ()
 
 
-def _services_of(incident: Incident, brief: Brief | None) -> tuple[str, ...]:
+def _services_of(incident: Incident, brief: BriefSummary | None) -> tuple[str, ...]:
     names: dict[str, None] = {}
     if incident.symptom:
         names[incident.symptom] = None
     for alert in incident.alerts:
         if alert.service:
             names[alert.service] = None
-    if brief and brief.diagnosis.hypotheses:
-        names[brief.diagnosis.hypotheses[0].service] = None
+    if brief and brief.suspect:
+        names[brief.suspect] = None
     return tuple(names)
 
 
 def build_board(
     incidents: Iterable[Incident],
-    briefs: Mapping[str, Brief],
+    briefs: Mapping[str, BriefSummary],
     *,
     now: datetime,
     filters: Filters,
@@ -151,13 +152,13 @@ def build_board(
         brief = briefs.get(incident.id)
         services = _services_of(incident, brief)
         level = HEALTH.index(incident.severity.value) if incident.severity.value in HEALTH else 1
-        top = brief.diagnosis.hypotheses[0] if brief and brief.diagnosis.hypotheses else None
+        top = brief if brief and brief.suspect else None
         team = brief.owner if brief and brief.owner else owners.get(str(incident.symptom or ""), "")
         for s in services:
             worst[s] = max(worst.get(s, 0), level)
             touching[s] = touching.get(s, 0) + 1
-        if brief and brief.owner and top:
-            team_of.setdefault(top.service, brief.owner)  # the catalog/policy owner wins when known
+        if top and top.owner:
+            team_of.setdefault(top.suspect, top.owner)  # the catalog/policy owner wins when known
         counts[incident.severity.value] += 1
         if filters.severity and incident.severity.value != filters.severity:
             continue
@@ -178,10 +179,10 @@ def build_board(
                 symptom=incident.symptom or "",
                 services=services,
                 alerts=len(incident.alerts),
-                suspect=f"{top.service} ({top.fault.value})" if top else "investigating…",
-                confidence=f"{brief.diagnosis.confidence_in(top.service):.0%}" if brief and top else "",
+                suspect=f"{top.suspect} ({top.fault})" if top else "investigating…",
+                confidence=f"{top.confidence:.0%}" if top else "",
                 team=team,
-                verdict=brief.decision.verdict.value if brief and brief.decision else "",
+                verdict=brief.verdict if brief else "",
             )
         )
         reasons = {g.fingerprint: g for g in incident.grouping}
