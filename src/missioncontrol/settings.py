@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Alerts waiting for the durable commit before ingest sheds with 503.",
     )
+    max_inflight_ingest: int = Field(
+        default=64,
+        ge=1,
+        description="Ingest requests served at once; past it, more are shed at once with 503 + Retry-After.",
+    )
     investigation_workers: int = Field(
         default=2, ge=1, le=32, description="Investigations that may run at once in the background."
     )

@@ -20,6 +20,7 @@ from missioncontrol.api import (
     routes_knowledge,
     routes_respond,
 )
+from missioncontrol.api.admission import AdmissionLimit
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.schemas import HealthOut
 from missioncontrol.mcp.server import mount_mcp
@@ -60,6 +61,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         ],
     )
     app.state.runtime = runtime
+    app.add_middleware(AdmissionLimit, limit=runtime.settings.max_inflight_ingest)  # shed, never queue
     app.include_router(routes_alerts.router)
     app.include_router(routes_incidents.router)
     app.include_router(routes_ingest.otlp_router)  # OTLP/HTTP on /v1/traces, /v1/metrics, /v1/logs
