@@ -266,3 +266,48 @@ def test_tool_calls_in_a_reply_are_dropped() -> None:
 def test_redaction_removes_secret_values_and_keeps_the_key(line: str, secret: str) -> None:
     out = redact_secrets(line)
     assert secret not in out and "[REDACTED]" in out
+
+
+def test_no_canary_in_any_response_and_no_action_through_the_web_and_api(
+    estate: Any,
+    incident_factory: Callable[..., Any],
+    brief_factory: Callable[..., Any],
+    loopback: Callable[..., Any],
+) -> None:
+    from dataclasses import replace as swap
+
+    from fastapi.testclient import TestClient
+
+    model_server, receiver = ObedientModel(), ActionReceiver()
+    with loopback(model_server.app) as model_url, loopback(receiver.app) as action_url:
+        estate.runtime.language_model = OpenAIChatModel(base_url=f"{model_url}/v1", model="scripted")
+        planted = payloads(action_url)
+        for n, (carrier, text, _canary) in enumerate(planted, start=1):
+            incident = incident_factory(n)
+            # ingestion redacts log lines, alert annotations and span attributes before they are stored
+            alert = swap(incident.alerts[0], summary=redact_secrets(text))
+            brief = plant(brief_factory, carrier, redact_secrets(text))
+            estate.add(swap(incident, alerts=(alert,)), swap(brief, incident_id=incident.id))
+        client = TestClient(estate.app)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        client.post("/login", data={"username": "alice", "password": "alice-pw", "csrf_token": csrf})
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)  # rotated
+        api = {"Authorization": "Bearer test-token"}
+        leaks = []
+        for n, (_carrier, _text, canary) in enumerate(planted, start=1):
+            incident_id = f"inc-{n:05d}"
+            outputs = [
+                client.post(f"/incident/{incident_id}/narrative", data={"csrf_token": csrf}).text,
+                client.get(f"/incident/{incident_id}").text,
+                client.get(f"/api/v1/incidents/{incident_id}/brief", headers=api).text,
+                client.get(f"/api/v1/incidents/{incident_id}", headers=api).text,
+            ]
+            leaks += [canary for out in outputs if secret_part(canary) in out]
+        board = client.get("/").text + client.get("/board/rows").text
+        leaks += [canary for _c, _t, canary in planted if secret_part(canary) in board]
+    assert len(planted) >= 200 and len(model_server.prompts) == len(planted)
+    assert leaks == []
+    assert receiver.hits == 0
+    assert [
+        e for e in estate.runtime.actions.ledger.entries() if e.event in ("request", "approve", "run")
+    ] == []

@@ -22,6 +22,7 @@ from missioncontrol.cli import (
     mcp,
     respond,
     serve,
+    web,
 )
 from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
@@ -39,6 +40,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(catalog_app, name="catalog")
 app.command()(serve.serve)
 app.command()(mcp.mcp)  # the investigation tools over stdio for other agents
+app.add_typer(web.web_app, name="web")  # web sign-in: hash-password
 app.command()(knowledge.resolve)
 app.command()(knowledge.feedback)
 app.command()(respond.approve)  # respond: approve an action request as a policy principal
