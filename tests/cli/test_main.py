@@ -10,7 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import main
+from missioncontrol.cli import demo, main
 from missioncontrol.cli.main import app
 from missioncontrol.domain import LabeledCase, TimeMode
 from missioncontrol.settings import Settings
@@ -29,6 +29,7 @@ def use_plain_consoles(mp: pytest.MonkeyPatch) -> None:
     """
     mp.setattr(main, "console", Console(color_system=None, force_terminal=False, width=200))
     mp.setattr(main, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True))
+    mp.setattr(demo, "console", Console(color_system=None, force_terminal=False, width=200))
 
 
 @pytest.fixture(autouse=True)
@@ -90,11 +91,11 @@ def case_folder(exported: tuple[Path, Result]) -> Path:
 # demo
 
 
-def test_demo_json_ranks_the_injected_culprit_first_with_receipts() -> None:
+def test_offline_demo_json_ranks_the_injected_culprit_first_with_receipts() -> None:
     truth = bootstrap.the_demo_case().truth
     assert truth is not None
 
-    diagnosis = json.loads(run_ok("demo", "--json").stdout)
+    diagnosis = json.loads(run_ok("demo", "--offline", "--json").stdout)
 
     assert diagnosis["hypotheses"], "the demo diagnosis has no hypotheses"
     assert diagnosis["hypotheses"][0]["service"] == truth.service
@@ -107,11 +108,11 @@ def test_demo_json_ranks_the_injected_culprit_first_with_receipts() -> None:
         assert start.tzinfo is not None and start <= end, e
 
 
-def test_demo_brief_names_the_prime_suspect() -> None:
+def test_offline_demo_brief_names_the_prime_suspect() -> None:
     truth = bootstrap.the_demo_case().truth
     assert truth is not None
 
-    out = run_ok("demo").stdout
+    out = run_ok("demo", "--offline").stdout
 
     assert f"Prime suspect: {truth.service} " in out
     assert "Diagnosed in " in out

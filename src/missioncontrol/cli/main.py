@@ -15,11 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from missioncontrol import bootstrap
 from missioncontrol.cli import (
     bench_board,
+    bench_e2e,
     bench_learn,
     bench_otlp,
     bench_telemetry,
+    demo,
     knowledge,
     mcp,
+    replay,
     respond,
     serve,
     web,
@@ -39,6 +42,9 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(catalog_app, name="catalog")
 app.command()(serve.serve)
+app.command()(demo.demo)
+app.command()(replay.replay)
+app.command("bench-e2e")(bench_e2e.bench_e2e)
 app.command()(mcp.mcp)  # the investigation tools over stdio for other agents
 app.add_typer(web.web_app, name="web")  # web sign-in: hash-password
 app.command()(knowledge.resolve)
@@ -86,24 +92,6 @@ def _find_case(spec: str, settings: Settings, data: Path | None, mode: TimeMode)
             if (index.isdigit() and i == int(index)) or labeled.case.id == spec:
                 return labeled
     raise _fail(f"no case {spec!r}: give a case folder, DATASET#N (e.g. nezha-tt#3) or a case id")
-
-
-@app.command()
-def demo(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
-) -> None:
-    """Investigate the built-in simulated incident and print the brief."""
-    settings = Settings()
-    labeled = bootstrap.the_demo_case()
-    engine = bootstrap.build_engine(settings)
-    started = time.perf_counter()
-    diagnosis = engine.diagnose(labeled.case)
-    elapsed = time.perf_counter() - started
-    if as_json:
-        console.print_json(json.dumps(diagnosis_to_dict(diagnosis)))
-        return
-    brief(console, labeled.case, diagnosis, truth=labeled.truth)
-    console.print(f"[dim]Diagnosed in {elapsed:.2f} s.[/]")
 
 
 @app.command()
@@ -159,15 +147,15 @@ def bench(
             "--learn", help="Replay the cases as one sequence, with and without the knowledge bank."
         ),
     ] = False,
-    otlp: Annotated[
-        bool,
-        typer.Option("--otlp", help="OTLP/HTTP spans per second into the telemetry store, over loopback."),
-    ] = False,
     telemetry: Annotated[
         bool,
         typer.Option(
             "--telemetry", help="Telemetry store spans/s, read latency and graph_at at 50/500/5,000."
         ),
+    ] = False,
+    otlp: Annotated[
+        bool,
+        typer.Option("--otlp", help="OTLP/HTTP spans per second into the telemetry store, over loopback."),
     ] = False,
     board: Annotated[
         bool, typer.Option("--board", help="Time the board over HTTP with 1,000 open incidents.")
@@ -178,12 +166,12 @@ def bench(
         return bench_board.main(json_out)
     if learn:
         return bench_learn.run(dataset, data, time_mode, json_out, cases_out, limit)
-    if otlp:
-        bench_otlp.run(json_out)
-        return
     if telemetry:
         bench_telemetry.run(json_out)
         return None
+    if otlp:
+        bench_otlp.run(json_out)
+        return
     settings = Settings()
     if scale:
         rows = _scale_bench(settings)
