@@ -8,6 +8,7 @@ import pytest
 from missioncontrol.domain import ServiceId, Span
 from missioncontrol.engine.traces import (
     SpanTimes,
+    broken_calls,
     call_edges,
     deepest_in_traces,
     error_origins,
@@ -275,3 +276,85 @@ def test_call_edges_do_not_join_spans_across_traces() -> None:
     spans = [span("t1", "p", None, "front", 0, 10), span("t2", "c", "p", "cart", 1, 9)]
 
     assert call_edges(spans) == set()
+
+
+# --- broken_calls ---------------------------------------------------------------------------------
+
+
+def checkout_request(
+    i: int, *, start_ms: float, tries_email: bool = True, email_serves: bool = True
+) -> list[Span]:
+    """One request to checkout: its handler calls payment, then (normally) email, via client spans."""
+    t = f"req{i}-{start_ms:.0f}"
+
+    def one(span_id: str, parent: str | None, service: str, operation: str, a: float, b: float) -> Span:
+        return Span(
+            t,
+            span_id,
+            parent,
+            ServiceId(service),
+            operation,
+            int((start_ms + a) * MS),
+            int((start_ms + b) * MS),
+        )
+
+    spans = [
+        one("h", None, "checkout", "PlaceOrder", 0, 50),
+        one("c1", "h", "checkout", "Payment/Charge", 1, 10),
+        one("s1", "c1", "payment", "Charge", 2, 9),
+    ]
+    if tries_email:
+        spans.append(one("c2", "h", "checkout", "Email/Send", 11, 20))
+        if email_serves:
+            spans.append(one("s2", "c2", "email", "Send", 12, 19))
+    return spans
+
+
+def requests(n: int, *, start_ms: float, **kwargs: bool) -> list[Span]:
+    return [s for i in range(n) for s in checkout_request(i, start_ms=start_ms + i * 1000.0, **kwargs)]
+
+
+# A last span after each period's requests, so that none of them is still open when the data ends.
+def closed(spans: list[Span]) -> list[Span]:
+    end = max(s.end_ns for s in spans)
+    return [*spans, Span("tail", "x", None, ServiceId("other"), "tick", end + MS, end + 2 * MS)]
+
+
+def test_a_handler_that_stops_trying_a_call_is_a_broken_call_of_its_own_service() -> None:
+    reference = closed(requests(30, start_ms=0.0))
+    after = closed(requests(20, start_ms=1e6, tries_email=False))
+
+    (pair,) = broken_calls(after, reference)
+
+    assert pair.service == "checkout"
+    assert pair.first == "span PlaceOrder"
+    assert pair.missing == "try Email/Send"
+    assert (pair.spans_with_first, pair.spans_missing) == (20, 20)
+
+
+def test_a_call_that_is_tried_but_no_longer_served_points_at_the_callee() -> None:
+    reference = closed(requests(30, start_ms=0.0))
+    after = closed(requests(20, start_ms=1e6, email_serves=False))
+
+    (pair,) = broken_calls(after, reference)
+
+    assert pair.service == "email"
+    assert pair.first == "checkout: try Email/Send"
+    assert pair.missing == "call Email/Send"
+
+
+def test_unchanged_requests_and_fewer_requests_break_no_call() -> None:
+    reference = closed(requests(30, start_ms=0.0))
+
+    assert broken_calls(closed(requests(20, start_ms=1e6)), reference) == ()
+    assert broken_calls(closed(requests(3, start_ms=1e6)), reference) == ()
+
+
+def test_a_request_still_running_when_the_data_ends_is_not_judged() -> None:
+    reference = closed(requests(30, start_ms=0.0))
+    # Twenty requests began just before the data ends: their later calls are not in it yet.
+    began = [s for i in range(20) for s in checkout_request(i, start_ms=1e6 + i * 0.1)]
+    cut = [s for s in began if s.start_ns <= int((1e6 + 5.0) * MS)]
+
+    assert any(s.operation == "PlaceOrder" for s in cut)
+    assert broken_calls(cut, reference) == ()

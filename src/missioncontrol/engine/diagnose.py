@@ -33,7 +33,7 @@ from missioncontrol.domain import (
 )
 from missioncontrol.engine.evidence import cause_text, evidence_for, hop_evidence
 from missioncontrol.engine.findings import ServiceFindings
-from missioncontrol.engine.logs import LogFindings, find_template_shifts
+from missioncontrol.engine.logs import BrokenPair, LogFindings, find_template_shifts
 from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
 from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
 from missioncontrol.engine.rank import (
@@ -46,6 +46,7 @@ from missioncontrol.engine.traces import (
     ErrorOrigins,
     NetworkShift,
     TimeShift,
+    broken_calls,
     call_edges,
     deepest_in_traces,
     error_origins,
@@ -120,6 +121,7 @@ class Engine:
             )
             time_shifts = pool.submit(_time_shifts, after_spans, reference_spans)
             origins = pool.submit(lambda: (error_origins(after_spans), error_origins(reference_spans)))
+            calls = pool.submit(broken_calls, after_spans, reference_spans)
         log_findings = log_findings_.result()
         findings = _gather(
             scope,
@@ -128,8 +130,9 @@ class Engine:
             time_shifts.result(),
             origins.result(),
             _recent_changes(case.changes, window, cfg.change_window_s),
+            calls.result(),
         )
-        if (log_findings.shifts or log_findings.broken_pairs) and after_spans:
+        if any(f.log_shifts or f.broken_pairs for f in findings.values()) and after_spans:
             marked = {s: f.log_trace_ids() for s, f in findings.items()}
             origin, inherited = deepest_in_traces(after_spans, {s: ids for s, ids in marked.items() if ids})
             present = {s.trace_id for s in after_spans}
@@ -274,6 +277,7 @@ def _gather(
     time_shifts: tuple[dict[ServiceId, TimeShift], dict[ServiceId, NetworkShift]],
     origins: tuple[ErrorOrigins, ErrorOrigins],
     changes: Sequence[Change],
+    broken_calls: Sequence[BrokenPair],
 ) -> dict[ServiceId, ServiceFindings]:
     findings: dict[ServiceId, ServiceFindings] = {}
 
@@ -288,7 +292,7 @@ def _gather(
     for shift in log_findings.shifts:
         if (f := at(shift.service)) is not None:
             f.log_shifts.append(shift)
-    for pair in log_findings.broken_pairs:
+    for pair in (*log_findings.broken_pairs, *broken_calls):
         if (f := at(pair.service)) is not None:
             f.broken_pairs.append(pair)
     self_times, networks = time_shifts

@@ -127,7 +127,10 @@ SPAN_MARK = "span "  # how an operation reads where a broken pair's first member
 
 
 def operation_marks(
-    spans: Sequence[Span], *, log_minutes: frozenset[int]
+    spans: Sequence[Span],
+    *,
+    log_minutes: frozenset[int],
+    operations: frozenset[tuple[ServiceId, str]] | None = None,
 ) -> dict[tuple[ServiceId, str], str]:
     """Return, per (service, span id), the span's operation in its service's entry operation.
 
@@ -135,10 +138,13 @@ def operation_marks(
     two routes); the operation of the service's entry span above it (the local root, usually the
     HTTP route) tells them apart. Only spans that started in a minute for which logs exist are
     marked: a log export with gaps must not make every span look as if it stopped logging.
+    `operations`, if given, limits the marks to spans of these (service, operation)s.
     """
     by_id = {(s.trace_id, s.span_id): s for s in spans}
     marks: dict[tuple[ServiceId, str], str] = {}
     for s in spans:
+        if operations is not None and (s.service, s.operation) not in operations:
+            continue
         if int(s.start_ns // 60_000_000_000) not in log_minutes:
             continue
         entry = s
@@ -225,12 +231,18 @@ def find_template_shifts(
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
     # Operations get negative ids, so they never collide with drain's clusters.
     operation_ids: dict[str, int] = {}
+    # Only operations whose spans wrote lines in the reference period can open a pair.
+    logging = frozenset(
+        (s.service, s.operation) for s in reference_spans if (s.service, s.span_id) in ref_by_span
+    )
     for spans, records, by_span in (
         (reference_spans, reference, ref_by_span),
         (after_spans, after, after_by_span),
     ):
         minutes = frozenset(int(r.timestamp // 60) for r in records)
-        for (service, span_id), operation in sorted(operation_marks(spans, log_minutes=minutes).items()):
+        for (service, span_id), operation in sorted(
+            operation_marks(spans, log_minutes=minutes, operations=logging).items()
+        ):
             op_id = operation_ids.setdefault(operation, -1 - len(operation_ids))
             by_span[(service, span_id)].add(op_id)
     after_starts = {(s.service, s.span_id): (s.start_ns / 1e9, s.trace_id) for s in after_spans}
@@ -242,9 +254,10 @@ def find_template_shifts(
     ref_minutes = max(_covered_minutes(reference), 1)
     after_minutes = max(_covered_minutes(after), 1)
     # An error line that stopped is a recovery, not a fault: only a healthy line can go missing.
-    together = _together(ref_by_span, never_missing=frozenset(c for c, e in errorish.items() if e))
+    together = pairs_together(ref_by_span, never_missing=frozenset(c for c, e in errorish.items() if e))
     mates = _span_mates(together)
-    broken = _broken_pairs(together, after_by_span, span_meta, templates, max_trace_ids=max_trace_ids)
+    texts = {c: _text_of(templates, c) for c in templates}
+    broken = find_broken_pairs(together, after_by_span, span_meta, texts, max_trace_ids=max_trace_ids)
     since_counts, since_lines = _counts_since_change(
         after_clusters, broken, first_seen, ref_counts, after_counts, min_count=min_count
     )
@@ -361,7 +374,7 @@ def _counts_since_change(
 Together = dict[tuple[ServiceId, int, int], float]
 
 
-def _together(
+def pairs_together(
     ref_spans: Mapping[tuple[ServiceId, str], set[int]],
     *,
     never_missing: frozenset[int] = frozenset(),
@@ -370,7 +383,8 @@ def _together(
 ) -> Together:
     """Return P(B in span | A in span) per (service, A, B), for pairs that nearly always go together.
 
-    B is always a log line; A is a line or a span's operation (negative id).
+    A and B are ids of what a span holds: log lines, or (traces) its calls; a negative id (a span's
+    own operation) may only be A.
     """
     with_a: Counter[tuple[ServiceId, int]] = Counter()
     with_ab: Counter[tuple[ServiceId, int, int]] = Counter()
@@ -395,15 +409,15 @@ def _span_mates(pairs: Together) -> dict[tuple[ServiceId, int], tuple[int, ...]]
     return {k: tuple(v) for k, v in mates.items()}
 
 
-def _broken_pairs(
+def find_broken_pairs(
     pairs: Together,
     after_spans: Mapping[tuple[ServiceId, str], set[int]],
     span_meta: Mapping[tuple[ServiceId, str], tuple[float, str]],
-    templates: Mapping[int, str],
+    texts: Mapping[int, str],
     *,
     max_trace_ids: int,
 ) -> tuple[BrokenPair, ...]:
-    """Find template pairs that shared a span in the reference period and are now often apart."""
+    """Find pairs that shared a span in the reference period and are now often apart."""
     if not pairs:
         return ()
     needs: defaultdict[tuple[ServiceId, int], list[tuple[int, float]]] = defaultdict(list)
@@ -445,8 +459,8 @@ def _broken_pairs(
         out.append(
             BrokenPair(
                 service=service,
-                first=_text_of(templates, a),
-                missing=_text_of(templates, b),
+                first=texts.get(a, ""),
+                missing=texts.get(b, ""),
                 spans_with_first=n_first[key],
                 spans_missing=n_missing[key],
                 expected_missing=expected,

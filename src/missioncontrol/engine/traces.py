@@ -1,12 +1,13 @@
 """Read spans: the call graph, each service's self time (children excluded), and where errors start."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from missioncontrol.domain import ServiceGraph, ServiceId, Span
+from missioncontrol.engine.logs import SPAN_MARK, BrokenPair, find_broken_pairs, pairs_together
 
 
 def call_edges(spans: Iterable[Span]) -> set[tuple[ServiceId, ServiceId]]:
@@ -222,3 +223,110 @@ def deepest_in_traces(
             else:
                 origin[svc] += 1
     return dict(origin), dict(inherited)
+
+
+CALL_MARK = "call "  # a call that reached the other service, as a member of a broken pair
+TRY_MARK = "try "  # a client span of the caller, whether or not its call reached anyone
+MAX_REFERENCE_ENTRIES = 500
+
+
+def broken_calls(
+    after: Sequence[Span], reference: Sequence[Span], *, max_trace_ids: int = 200
+) -> tuple[BrokenPair, ...]:
+    """Find operations that stopped making a call, and calls that stopped reaching their callee.
+
+    The trace twins of a broken log pair. Per entry span of a service (its handler of a request),
+    its client spans ("try") and the calls they got through to another service ("call") are what
+    the span holds. An exception or an early return ends a handler before the calls that normally
+    follow: its entry operation no longer tries them, a changed code path of that service. A client
+    span whose callee no longer records serving it points the other way: at the callee. An
+    endpoint nobody called (a change of workload) breaks nothing: its spans are missing too.
+    """
+    ids: dict[str, int] = {}
+    texts: dict[int, str] = {}
+
+    def id_of(text: str, *, negative: bool = False) -> int:
+        found = ids.get(text)
+        if found is None:
+            found = -1 - len(ids) if negative else 1 + len(ids)
+            ids[text] = found
+            texts[found] = text
+        return found
+
+    # Which client operation of which service calls whom, as the reference period shows it.
+    callee_of: dict[tuple[ServiceId, str], ServiceId] = {}
+
+    def held_by_entries(
+        spans: Sequence[Span], *, learn: bool, openers: frozenset[tuple[ServiceId, str]] | None = None
+    ) -> tuple[dict[tuple[ServiceId, str], set[int]], dict[tuple[ServiceId, str], tuple[float, str]]]:
+        if not spans:
+            return {}, {}
+        by_id = {(s.trace_id, s.span_id): s for s in spans}
+        kids: defaultdict[tuple[str, str], list[Span]] = defaultdict(list)
+        for s in spans:
+            if s.parent_span_id is not None:
+                kids[(s.trace_id, s.parent_span_id)].append(s)
+        # A span still open when the data ends may simply not have made its calls yet.
+        last_start = max(s.start_ns for s in spans)
+        held: dict[tuple[ServiceId, str], set[int]] = {}
+        meta: dict[tuple[ServiceId, str], tuple[float, str]] = {}
+        for entry in spans:
+            parent = by_id.get((entry.trace_id, entry.parent_span_id or ""))
+            if (parent is not None and parent.service == entry.service) or entry.end_ns > last_start:
+                continue
+            key = (entry.service, entry.operation)
+            if openers is not None and key not in openers:
+                continue  # no pair starts at this operation: nothing to check
+            if learn:
+                # A few hundred requests per operation say what it normally calls.
+                seen[key] += 1
+                if seen[key] > MAX_REFERENCE_ENTRIES:
+                    continue
+            items = {id_of(f"{SPAN_MARK}{entry.operation}", negative=True)}
+            stack = [entry]
+            while stack:
+                here = stack.pop()
+                remote = [
+                    k for k in kids.get((here.trace_id, here.span_id), ()) if k.service != entry.service
+                ]
+                client = (entry.service, here.operation)
+                if learn and remote and here is not entry:
+                    callee_of.setdefault(client, min(k.service for k in remote))
+                if here is not entry and client in callee_of:
+                    items.add(id_of(f"{TRY_MARK}{here.operation}"))
+                    if remote:
+                        items.add(id_of(f"{CALL_MARK}{here.operation}"))
+                stack.extend(
+                    k for k in kids.get((here.trace_id, here.span_id), ()) if k.service == entry.service
+                )
+            # Span ids need only be unique within their trace.
+            held[(entry.service, f"{entry.trace_id}/{entry.span_id}")] = items
+            meta[(entry.service, f"{entry.trace_id}/{entry.span_id}")] = (
+                entry.start_ns / 1e9,
+                entry.trace_id,
+            )
+        return held, meta
+
+    seen: Counter[tuple[ServiceId, str]] = Counter()
+    before, _ = held_by_entries(reference, learn=True)
+    learned = pairs_together(before)
+    openers = frozenset((service, texts[a].removeprefix(SPAN_MARK)) for service, a, _ in learned if a < 0)
+    now, meta = held_by_entries(after, learn=False, openers=openers)
+
+    def kind(c: int) -> str:
+        return "op" if c < 0 else texts[c].split(" ", 1)[0]
+
+    together = {
+        (service, a, b): p
+        for (service, a, b), p in learned.items()
+        # An operation that stopped trying a call; a tried call that stopped getting through.
+        if (kind(a), kind(b)) == ("op", TRY_MARK.strip())
+        or ((kind(a), kind(b)) == (TRY_MARK.strip(), CALL_MARK.strip()) and texts[a][4:] == texts[b][5:])
+    }
+    out: list[BrokenPair] = []
+    for pair in find_broken_pairs(together, now, meta, texts, max_trace_ids=max_trace_ids):
+        if pair.first.startswith(TRY_MARK):
+            callee = callee_of[(pair.service, pair.first.removeprefix(TRY_MARK))]
+            pair = replace(pair, service=callee, first=f"{pair.service}: {pair.first}")
+        out.append(pair)
+    return tuple(sorted(out, key=lambda p: (p.service, p.first, p.missing)))
