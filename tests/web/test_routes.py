@@ -197,3 +197,36 @@ def test_actions_are_requested_and_approved_only_as_the_policy_allows(
     assert [e for e in events if e == ("alice", "refuse")] == [("alice", "refuse")] * 2
     assert estate.runtime.actions.ledger.verify().is_intact
     assert "tl-audit" in ok.text  # the audit entries are on the incident's timeline
+
+
+def test_analytics_read_confirmed_causes_from_the_knowledge_bank_and_first_brief_times(
+    estate: Any, incident_factory: Any, brief_factory: Any
+) -> None:
+    from dataclasses import replace
+
+    from missioncontrol.bootstrap import build_knowledge_bank
+    from missioncontrol.domain import FaultKind, ServiceId
+    from missioncontrol.domain.knowledge import Fingerprint, Resolution
+
+    incident = incident_factory(1)
+    first = brief_factory()
+    estate.add(incident, first)
+    estate.store.save_brief(replace(first, version=2, generated_at=first.generated_at + timedelta(minutes=5)))
+    bank = build_knowledge_bank(estate.runtime.settings, estate.engine)
+    bank.remember(
+        Fingerprint(
+            incident.id, incident.title, incident.symptom, ("HighLatency",), (), "", incident.opened_at
+        )
+    )
+    resolved_at = incident.opened_at + timedelta(minutes=20)
+    bank.record_resolution(
+        Resolution(incident.id, ServiceId("payments"), FaultKind.CPU, "scaled payments", resolved_at, "bob")
+    )
+    estate.runtime.knowledge = bank
+    client = signed_in(estate, "carol")
+    body = client.get("/analytics.json").json()
+    assert body["first_hypothesis_accuracy"] == 1.0 and body["rank_of_confirmed"] == [["1", 1]]
+    assert body["alert_to_brief"]["max_s"] == 2.0  # received at +2 s, first brief at +4 s (not v2 at +5 min)
+    assert body["alert_to_resolution"]["max_s"] == 20 * 60 - 2
+    page = client.get("/incident/inc-00001").text
+    assert "brief version 1 stored" in page and "brief version 2 stored" in page

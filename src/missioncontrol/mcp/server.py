@@ -38,7 +38,9 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 def build_server(tools: Tools) -> MCPServer:
     """Return an MCP server exposing `tools`."""
-    server: MCPServer = MCPServer(name="missioncontrol", instructions=INSTRUCTIONS, version="0.1.0")
+    server: MCPServer = MCPServer(
+        name="missioncontrol", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING"
+    )
 
     @server.tool(annotations=READ_ONLY)
     def list_incidents(status: str = "open", limit: int = 50) -> dict[str, Any]:

@@ -138,6 +138,30 @@ class SqlBoardReader:
             kept.update({s.incident_id: s for s in fresh})
         return kept
 
+    def brief_versions(self, incident_id: str) -> tuple[tuple[int, datetime], ...]:
+        """Return every stored brief version of the incident with when it was generated, oldest first."""
+        query = (
+            select(BRIEFS.c.version, BRIEFS.c.generated_at)
+            .where(BRIEFS.c.incident_id == incident_id)
+            .order_by(BRIEFS.c.version)
+        )
+        with self.engine.connect() as conn:
+            return tuple((v, _utc(at)) for v, at in conn.execute(query))
+
+    def first_brief_at(self, incident_ids: Sequence[str]) -> dict[str, datetime]:
+        """Return when each incident's first brief was generated (for alert → brief times)."""
+        out: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for part in _chunks(incident_ids):
+                query = (
+                    select(BRIEFS.c.incident_id, func.min(BRIEFS.c.generated_at))
+                    .where(BRIEFS.c.incident_id.in_(part))
+                    .group_by(BRIEFS.c.incident_id)
+                )
+                for incident_id, at in conn.execute(query):
+                    out[incident_id] = _utc(at)
+        return out
+
 
 def _utc(value: datetime) -> datetime:
     from datetime import UTC

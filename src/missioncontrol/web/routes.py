@@ -43,6 +43,7 @@ from missioncontrol.domain import (
     ServiceId,
 )
 from missioncontrol.domain.board import BriefSummary
+from missioncontrol.domain.knowledge import Resolution
 from missioncontrol.domain.respond import (
     ActionRequest,
     ActionRequestId,
@@ -74,6 +75,7 @@ BRIEFS_ON_BOARD = 300  # briefs read for the top rows (the suspect column); the 
 GROUPED_ON_BOARD = 100  # top rows whose alerts are listed with their grouping reasons
 STREAM_POLL_S = 1.0
 COMMANDER_ROLES = ("incident-commander", "sre")
+ANALYTICS_LIMIT = 500  # latest incidents the analytics cover (each needs its full brief)
 AUDIT_SCAN = 100_000  # audit entries read to find an incident's action requests
 
 _env = Environment(loader=PackageLoader("missioncontrol.web", "templates"), autoescape=select_autoescape())
@@ -338,6 +340,7 @@ def _incident_page_context(
         series = runtime.telemetry.read(start=start, end=end, services=services).metrics
     threads = runtime.threads.threads(incident.id) if runtime.threads is not None else ()
     requests, audit = _actions_of(runtime, incident.id)
+    versions = runtime.board.brief_versions(incident.id) if runtime.board is not None else ()
     page = build_incident_page(
         incident,
         brief,
@@ -346,6 +349,7 @@ def _incident_page_context(
         series=series,
         threads=threads,
         extra_timeline=audit,
+        brief_versions=versions,
     )
     return {
         "page": page,
@@ -528,21 +532,30 @@ def narrative(
 
 
 def _analytics(runtime: Runtime) -> Any:
+    """Return the analytics over the latest ANALYTICS_LIMIT incidents and their confirmed causes."""
+    resolutions: dict[str, Resolution] = {}
+    if runtime.knowledge is not None:
+        resolutions = {
+            p.fingerprint.incident_id: p.resolution
+            for p in runtime.knowledge.knowledge().past
+            if p.resolution is not None
+        }
+    incidents = runtime.incidents.incidents(limit=ANALYTICS_LIMIT)
+    first = runtime.board.first_brief_at([i.id for i in incidents]) if runtime.board is not None else {}
     records = []
-    confirmed: dict[str, tuple[Any, Any]] = {}
-    bank = getattr(runtime, "knowledge", None)
-    if bank is not None:
-        for past in bank.knowledge().past:
-            if past.resolution is not None:
-                r = past.resolution
-                confirmed[past.fingerprint.incident_id] = (
-                    r.cause_service if r.is_actionable else None,
-                    r.cause_fault,
-                )
-    for incident in runtime.incidents.incidents(limit=5000):
-        brief = runtime.briefs.latest_brief(incident.id)
-        service, fault = confirmed.get(incident.id, (None, None))
-        records.append(IncidentRecord(incident, brief, None, service, fault))
+    for incident in incidents:
+        r = resolutions.get(incident.id)
+        if r is not None and incident.resolved_at is None:
+            incident = replace(incident, resolved_at=r.resolved_at)  # resolved in the knowledge bank
+        records.append(
+            IncidentRecord(
+                incident,
+                runtime.briefs.latest_brief(incident.id),
+                first.get(incident.id),
+                r.cause_service if r is not None and r.is_actionable else None,
+                r.cause_fault if r is not None and r.is_actionable else None,
+            )
+        )
     return compute_analytics(records)
 
 
@@ -570,7 +583,8 @@ def analytics_page(runtime: RuntimeDep, user: UserDep) -> HTMLResponse:
             unit=" min",
         ),
     }
-    return HTMLResponse(_render("analytics.html", a=a, charts=charts, user=user, csrf=user.session.csrf))
+    context = {"a": a, "charts": charts, "user": user, "csrf": user.session.csrf, "limit": ANALYTICS_LIMIT}
+    return HTMLResponse(_render("analytics.html", **context))
 
 
 @router.get("/analytics.json")

@@ -323,6 +323,7 @@ def build_incident_page(
     series: Sequence[MetricSeries] = (),
     threads: Sequence[Thread] = (),
     extra_timeline: Iterable[TimelineEntry] = (),
+    brief_versions: Sequence[tuple[int, datetime]] = (),
 ) -> IncidentPage:
     """Return the incident page: graph picture, hypotheses with charts, timeline and threads."""
     hypotheses: list[HypothesisView] = []
@@ -357,8 +358,8 @@ def build_incident_page(
         for a in incident.alerts
     ]
     timeline += [TimelineEntry(g.at, "grouping", f"{g.rule}: {g.explanation}") for g in incident.grouping]
-    if brief is not None:
-        timeline.append(TimelineEntry(brief.generated_at, "brief", f"brief version {brief.version} stored"))
+    versions = brief_versions or ([(brief.version, brief.generated_at)] if brief is not None else [])
+    timeline += [TimelineEntry(at, "brief", f"brief version {v} stored") for v, at in versions]
     for t in threads:
         timeline.append(TimelineEntry(t.created_at, "thread", f"thread '{t.title}' opened for {t.assignee}"))
         if t.updated_at != t.created_at:
