@@ -271,12 +271,12 @@ def broken_calls(
         held: dict[tuple[ServiceId, str], set[int]] = {}
         meta: dict[tuple[ServiceId, str], tuple[float, str]] = {}
         for entry in spans:
-            parent = by_id.get((entry.trace_id, entry.parent_span_id or ""))
-            if (parent is not None and parent.service == entry.service) or entry.end_ns > last_start:
-                continue
             key = (entry.service, entry.operation)
             if openers is not None and key not in openers:
                 continue  # no pair starts at this operation: nothing to check
+            parent = by_id.get((entry.trace_id, entry.parent_span_id or ""))
+            if (parent is not None and parent.service == entry.service) or entry.end_ns > last_start:
+                continue
             if learn:
                 # A few hundred requests per operation say what it normally calls.
                 seen[key] += 1
