@@ -6,6 +6,10 @@ word in a log line; a false negative leaks a credential.
 """
 
 import re
+from dataclasses import replace
+
+from missioncontrol.domain.alerts import Alert
+from missioncontrol.domain.telemetry import Telemetry
 
 REDACTED = "[REDACTED]"
 
@@ -48,3 +52,17 @@ def _replacement(match: re.Match[str]) -> str:
             if key.strip(" \"'").replace("-", "").replace("_", "").replace(".", "").isalnum():
                 return f"{key}{sep}{REDACTED}"
     return REDACTED
+
+
+def redact_alert(alert: Alert) -> Alert:
+    """Return `alert` with secrets redacted from its summary and label values (at ingestion)."""
+    labels = {k: redact_secrets(v) for k, v in alert.labels.items()}
+    return replace(alert, summary=redact_secrets(alert.summary), labels=labels)
+
+
+def redact_logs(telemetry: Telemetry) -> Telemetry:
+    """Return `telemetry` with secrets redacted from every log line (at ingestion)."""
+    if not telemetry.logs:
+        return telemetry
+    logs = tuple(replace(r, message=redact_secrets(r.message)) for r in telemetry.logs)
+    return replace(telemetry, logs=logs)
