@@ -138,7 +138,7 @@ class ServerProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, *, timeout_s: float = 90.0) -> "ServerProcess":
+    def start(self, *, timeout_s: float = 300.0) -> "ServerProcess":
         """Start the child and wait until it answers /healthz."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = {
