@@ -8,6 +8,7 @@ set -euo pipefail
 declare -A NEEDED=(
   [chromium]=chromium  # web/ browser tests (Playwright drives Debian's Chromium; never `playwright install`)
   [prometheus]=prometheus  # connectors/prometheus: query_range against the real server
+  [prometheus-alertmanager]=prometheus-alertmanager  # connectors/alertmanager: the real webhook sender
 )
 
 missing=()

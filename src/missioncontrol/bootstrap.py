@@ -2,7 +2,6 @@
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from importlib.util import find_spec
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from sqlalchemy import Engine as SqlEngine
 
-from missioncontrol.api.runtime import AlertMapper, IngestMappers, Runtime
+from missioncontrol.api.runtime import IngestMappers, Runtime
 from missioncontrol.connectors import alertmanager, backstage, cdevents, github, otlp
 from missioncontrol.connectors.alertmanager.encode import to_webhook
 from missioncontrol.connectors.backstage.encode import to_catalog_yaml
@@ -31,7 +30,6 @@ from missioncontrol.connectors.simulator import (
 )
 from missioncontrol.domain import (
     Alert,
-    AlertProblem,
     CatalogEntry,
     IncidentId,
     LabeledCase,
@@ -41,7 +39,6 @@ from missioncontrol.domain import (
     Telemetry,
     TimeMode,
 )
-from missioncontrol.domain.redact import redact_alert, redact_logs
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.engine.investigate import InvestigationConfig, Investigator
@@ -179,7 +176,7 @@ def build_runtime(settings: Settings) -> Runtime:
         investigator.investigate,
         world=None,
         clock=_utcnow,
-        config=WorkerConfig(workers=settings.investigation_workers),
+        config=WorkerConfig(workers=settings.investigation_workers, debounce_s=settings.brief_refresh_s),
     )
     inbox = GroupCommitInbox(db, max_pending=settings.ingest_queue_alerts, on_commit=worker.wake)
     runtime = Runtime(
@@ -208,7 +205,7 @@ def build_runtime(settings: Settings) -> Runtime:
         investigator.enrichers = tuple(runtime.enrichers)
         worker.start()
 
-    runtime.on_start += [inbox.start, start_worker]
+    runtime.on_start += [inbox.start, start_worker] if settings.run_worker else [inbox.start]
     runtime.on_stop += [db.dispose, inbox.close, worker.close]  # run in reverse: worker first
     return runtime
 
@@ -423,10 +420,6 @@ def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser
     runtime.board = SqlBoardReader(db)
     runtime.diagnoser = diagnoser
     runtime.web_secret = web_secret(settings)
-    # Secrets never reach the store, the board or a language model: redact alert and log text on the way in.
-    runtime.alert_mappers = {name: _redacting(mapper) for name, mapper in runtime.alert_mappers.items()}
-    if runtime.ingest is not None:
-        runtime.ingest = replace(runtime.ingest, decode_otlp=_redacting_otlp(runtime.ingest.decode_otlp))
     if settings.llm_base_url and settings.llm_model:
         from missioncontrol.connectors.openai import OpenAIChatModel  # the optional `[llm]` extra
 
@@ -434,24 +427,6 @@ def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser
         runtime.language_model = OpenAIChatModel(
             base_url=settings.llm_base_url, model=settings.llm_model, api_key=key
         )
-
-
-def _redacting(mapper: AlertMapper) -> AlertMapper:
-    def mapped(payload: object, *, received_at: datetime) -> tuple[list[Alert], list[AlertProblem]]:
-        alerts, problems = mapper(payload, received_at=received_at)
-        return [redact_alert(a) for a in alerts], problems
-
-    return mapped
-
-
-def _redacting_otlp(
-    decode: Callable[[str, bytes, bool], tuple[Telemetry, list[Rejection]]],
-) -> Callable[[str, bytes, bool], tuple[Telemetry, list[Rejection]]]:
-    def decoded(signal: str, body: bytes, is_json: bool) -> tuple[Telemetry, list[Rejection]]:
-        telemetry, rejections = decode(signal, body, is_json)
-        return redact_logs(telemetry), rejections
-
-    return decoded
 
 
 def web_secret(settings: Settings) -> str:

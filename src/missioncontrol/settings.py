@@ -68,6 +68,19 @@ class Settings(BaseSettings):
     investigation_workers: int = Field(
         default=2, ge=1, le=32, description="Investigations that may run at once in the background."
     )
+    brief_refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Least time between two refreshes of one incident's brief as alerts and telemetry come.",
+    )
+    run_worker: bool = Field(
+        default=True,
+        description=(
+            "Group alerts and investigate inside `serve`. False: `serve` only ingests and serves, and "
+            "`missionctl worker` (its own process, same database) groups and investigates."
+        ),
+    )
 
     telemetry_url: SecretStr | None = Field(
         default=None,
@@ -180,6 +193,13 @@ class Settings(BaseSettings):
     brief_url_template: str = Field(
         default="",
         description="Link to a brief in pages and messages: https://mc.example.com/incidents/{incident_id}",
+    )
+    embeddings: bool = Field(
+        default=False,
+        description=(
+            "Blend offline MiniLM sentence embeddings into similar-incident recall (needs the `embeddings` "
+            "extra). Off by default: a few hundred ms of CPU per brief, more on a busy machine."
+        ),
     )
 
     def telemetry_path(self) -> Path:

@@ -61,6 +61,7 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
         "webhook_hmac_secret": SecretStr(HMAC_SECRET),
         "workers": 1,
         "investigation_workers": 1,
+        "brief_refresh_s": 0.5,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

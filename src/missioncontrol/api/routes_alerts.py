@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from missioncontrol.api.auth import read_body, require_caller
 from missioncontrol.api.runtime import Runtime, RuntimeDep
 from missioncontrol.api.schemas import AlertsAcceptedOut, ErrorOut, to_problem_out
-from missioncontrol.domain import Overloaded
+from missioncontrol.domain import Acceptance, Overloaded
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[Depends(require_caller)])
@@ -89,17 +90,31 @@ async def _accept(request: Request, runtime: Runtime, source: str) -> AlertsAcce
             future = runtime.inbox.submit(alerts)
         except Overloaded as exc:
             return _error(503, str(exc), retry_after_s=exc.retry_after_s)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Acceptance] = loop.create_future()
+        future.add_done_callback(lambda done: loop.call_soon_threadsafe(_hand_over, done, waiter))
         try:
-            acceptance = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), COMMIT_TIMEOUT_S)
+            acceptance = await asyncio.wait_for(waiter, COMMIT_TIMEOUT_S)
         except TimeoutError:
             return _error(503, "the state store did not commit in time; resend (it is safe)", retry_after_s=2)
         except Exception as exc:  # the store failed: nothing is acknowledged, the sender resends
             log.warning("commit of %d %s alerts failed: %s", len(alerts), source, type(exc).__name__)
             return _error(503, "the state store is unavailable; resend (it is safe)", retry_after_s=5)
         accepted = acceptance.accepted
-    return AlertsAcceptedOut(
-        accepted=accepted, rejected=len(problems), errors=[to_problem_out(p) for p in problems]
-    )
+    # Built by hand: this answer is sent thousands of times a second; AlertsAcceptedOut documents it.
+    errors = [{"index": p.index, "field": p.field, "message": p.message} for p in problems]
+    return JSONResponse({"accepted": accepted, "rejected": len(problems), "errors": errors})
+
+
+def _hand_over(done: "Future[Acceptance]", waiter: "asyncio.Future[Acceptance]") -> None:
+    if waiter.done():  # the request stopped waiting (timeout); the commit stands, a resend dedups
+        return
+    if done.cancelled():
+        waiter.cancel()
+    elif (exc := done.exception()) is not None:
+        waiter.set_exception(exc)
+    else:
+        waiter.set_result(done.result())
 
 
 @router.post(

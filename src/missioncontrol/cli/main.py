@@ -17,6 +17,7 @@ from missioncontrol.cli import (
     bench_board,
     bench_e2e,
     bench_learn,
+    bench_live,
     bench_otlp,
     bench_telemetry,
     demo,
@@ -42,6 +43,7 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(catalog_app, name="catalog")
 app.command()(serve.serve)
+app.command()(serve.worker)
 app.command()(demo.demo)
 app.command()(replay.replay)
 app.command("bench-e2e")(bench_e2e.bench_e2e)
@@ -160,8 +162,19 @@ def bench(
     board: Annotated[
         bool, typer.Option("--board", help="Time the board over HTTP with 1,000 open incidents.")
     ] = False,
+    ingest: Annotated[
+        bool, typer.Option("--ingest", help="Durable alert ingest over loopback HTTP: alerts/s, p99.")
+    ] = False,
+    ingest_alerts: Annotated[
+        int, typer.Option("--ingest-alerts", help="--ingest: alerts sent per batch size.")
+    ] = 30_000,
+    split_worker: Annotated[
+        bool, typer.Option("--split-worker", help="--ingest: group and investigate in a worker process.")
+    ] = False,
 ) -> None:
     """Score our engine and the baselines side by side on real or simulated incidents."""
+    if ingest:
+        return bench_live.run(json_out, alerts=ingest_alerts, connections=64, split_worker=split_worker)
     if board:
         return bench_board.main(json_out)
     if learn:

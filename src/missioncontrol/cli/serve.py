@@ -1,5 +1,7 @@
 """`missionctl serve`: the live service (API, ingest, investigation worker) under uvicorn."""
 
+import signal
+import threading
 from typing import Annotated
 
 import typer
@@ -17,11 +19,35 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Group and investigate in this process (default), or leave it to `missionctl worker`.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API: alert webhooks in, incidents and briefs out (SQLite under the state dir by default)."""
-    settings = Settings()
+    settings = Settings() if worker is None else Settings(run_worker=worker)
     runtime = bootstrap.build_runtime(settings)
     where = (settings.database_url and "the configured database") or str(settings.state_dir / "state.db")
     token_hint = "" if settings.api_tokens else f" (bearer token in {settings.state_dir / 'api-token'})"
     console.print(f"Mission Control on [bold]http://{host}:{port}[/] — state in {where}{token_hint}")
     uvicorn.run(create_app(runtime), host=host, port=port, log_level=log_level, access_log=False)
+
+
+def worker() -> None:
+    """Group committed alerts and investigate incidents, beside a `serve --no-worker` on the same database."""
+    settings = Settings(run_worker=True)
+    runtime = bootstrap.build_runtime(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    for start in runtime.on_start:
+        start()
+    console.print("Mission Control worker: grouping and investigating; Ctrl-C to stop")
+    try:
+        stop.wait()
+    finally:
+        for halt in reversed(runtime.on_stop):
+            halt()

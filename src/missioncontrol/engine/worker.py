@@ -8,18 +8,20 @@
 Ingest never waits for any of this. Each incident has at most one investigation running; evidence
 that arrives meanwhile (alerts joining, telemetry) marks it dirty and it runs once more when the
 current run ends, no sooner than `debounce_s` after it, so a storm of alerts costs a few refreshes,
-not one per alert. On start the grouper first takes what a crash left unprocessed, and incidents
+not one per alert; the grouper likewise lingers a moment after a wake, so one pass groups the
+alerts of many commits. On start the grouper first takes what a crash left unprocessed, and incidents
 left without a brief are investigated.
 """
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from missioncontrol.domain import Brief, IncidentId
+from missioncontrol.domain import Brief, IncidentId, ServiceGraph
 from missioncontrol.engine.grouping import GroupingConfig, group
 from missioncontrol.ports import BriefStore, IncidentStore, WorldModel
 
@@ -30,7 +32,10 @@ log = logging.getLogger(__name__)
 class WorkerConfig:
     workers: int = 2
     batch: int = 1000  # alerts grouped per pass
-    debounce_s: float = 2.0  # least time between two refreshes of one incident
+    linger_s: float = 0.2  # after a wake, wait this long so one pass groups many commits
+    debounce_s: float = 5.0  # least time between two refreshes of one incident
+    poll_s: float = 1.0  # look for unprocessed alerts this often even unwoken (a worker in its own process)
+    graph_ttl_s: float = 30.0  # the call graph changes slowly: reuse it for grouping this long
     open_for: timedelta = timedelta(hours=6)  # an incident idle longer takes no new alerts
 
 
@@ -62,6 +67,9 @@ class IncidentWorker:
         self._dirty: set[IncidentId] = set()
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._telemetry_pending = False
+        self._telemetry_refreshed = float("-inf")
+        self._graph: tuple[float, ServiceGraph | None] | None = None
 
     def start(self) -> None:
         """Recover what a crash left, then group and investigate in the background."""
@@ -96,8 +104,7 @@ class IncidentWorker:
             if not alerts:
                 return tuple(touched)
             open_now = self.incidents.open_incidents(since=self.clock() - self.config.open_for)
-            latest = max(a.started_at for a in alerts)
-            graph = self.world.graph_at(latest) if self.world is not None else None
+            graph = self._graph_for(max(a.started_at for a in alerts))
             known = self.incidents.incidents_of({a.fingerprint for a in alerts})
             placements = group(alerts, open_now, graph, known=known, config=self.grouping)
             for incident_id in self.incidents.record_placements(placements):
@@ -113,7 +120,26 @@ class IncidentWorker:
         self._submit(incident_id, delay_s=0.0)
 
     def telemetry_arrived(self) -> None:
-        """Say new telemetry is stored: refresh the open incidents' briefs (debounced)."""
+        """Say new telemetry is stored: the open incidents' briefs refresh (at most every `debounce_s`).
+
+        Cheap enough to call on every telemetry request: it only raises a flag for the grouper thread.
+        """
+        self._telemetry_pending = True
+
+    def _graph_for(self, at: datetime) -> ServiceGraph | None:
+        if self.world is None:
+            return None
+        now = time.monotonic()
+        if self._graph is None or now - self._graph[0] > self.config.graph_ttl_s:
+            self._graph = (now, self.world.graph_at(at))
+        return self._graph[1]
+
+    def _refresh_for_telemetry(self) -> None:
+        now = time.monotonic()
+        if not self._telemetry_pending or now - self._telemetry_refreshed < self.config.debounce_s:
+            return
+        self._telemetry_pending = False
+        self._telemetry_refreshed = now
         for incident in self.incidents.open_incidents(since=self.clock() - self.config.open_for):
             self.refresh(incident.id)
 
@@ -146,10 +172,10 @@ class IncidentWorker:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(timeout=5.0)
-            self._wake.clear()
-            if self._stopping.is_set():
+            self._wake.wait(timeout=self.config.poll_s)
+            if self._stopping.wait(self.config.linger_s):
                 return
+            self._wake.clear()
             try:
                 touched = self.group_pending()
             except Exception:
@@ -157,3 +183,7 @@ class IncidentWorker:
                 continue
             for incident_id in touched:
                 self.refresh(incident_id)
+            try:
+                self._refresh_for_telemetry()
+            except Exception:
+                log.exception("refreshing briefs for new telemetry failed")

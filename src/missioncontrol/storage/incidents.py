@@ -5,12 +5,12 @@ code on SQLite and PostgreSQL. `write_alerts` is what the group-commit inbox (`s
 inside its one transaction per batch.
 """
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
 
 from missioncontrol.domain import (
     Alert,
@@ -34,22 +34,6 @@ REASONS = cast(Table, GroupingReasonRow.__table__)
 BRIEFS = cast(Table, BriefRow.__table__)
 
 
-def _alert_values(alert: Alert) -> dict[str, Any]:
-    return {
-        "fingerprint": alert.fingerprint,
-        "starts_at": alert.started_at,
-        "name": alert.name,
-        "severity": alert.severity.value,
-        "status": alert.status.value,
-        "service": alert.service,
-        "signal": alert.signal,
-        "summary": alert.summary,
-        "labels": dict(alert.labels),
-        "received_at": alert.received_at,
-        "is_processed": False,
-    }
-
-
 def write_alerts(conn: Connection, alerts: Sequence[Alert]) -> None:
     """Insert new alerts as unprocessed; a known alert whose status changed is updated and re-queued.
 
@@ -64,15 +48,43 @@ def write_alerts(conn: Connection, alerts: Sequence[Alert]) -> None:
             latest[key] = alert
     if not latest:
         return
-    rows = [_alert_values(a) for a in latest.values()]
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(ALERTS)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["fingerprint", "starts_at"],
-        set_={"status": stmt.excluded.status, "is_processed": False},
-        where=ALERTS.c.status != stmt.excluded.status,
+    # The hot path of ingest: one executemany through the driver, not the ORM's per-row machinery.
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            _UPSERT.replace("%s", "?").replace("{false}", "0"), [_sqlite_row(a) for a in latest.values()]
+        )
+    else:
+        conn.exec_driver_sql(_UPSERT.replace("{false}", "false"), [_row(a) for a in latest.values()])
+
+
+_UPSERT = (
+    "INSERT INTO alerts (fingerprint, starts_at, name, severity, status, service, signal, summary, labels, "
+    "received_at, is_processed) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {false}) "
+    "ON CONFLICT (fingerprint, starts_at) DO UPDATE SET status = excluded.status, is_processed = {false} "
+    "WHERE alerts.status != excluded.status"
+)
+# SQLAlchemy's storage format for DateTime on SQLite: the same text, so its reads and comparisons agree.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _row(a: Alert) -> tuple[Any, ...]:
+    return (
+        a.fingerprint,
+        a.started_at.astimezone(UTC),
+        a.name,
+        a.severity.value,
+        a.status.value,
+        a.service,
+        a.signal,
+        a.summary,
+        json.dumps(dict(a.labels)),
+        a.received_at.astimezone(UTC),
     )
-    conn.execute(stmt, rows)
+
+
+def _sqlite_row(a: Alert) -> tuple[Any, ...]:
+    row = _row(a)
+    return (row[0], row[1].strftime(_SQLITE_TIME), *row[2:9], row[9].strftime(_SQLITE_TIME))
 
 
 def _to_alert(row: Any) -> Alert:
@@ -147,7 +159,7 @@ class SqlIncidentStore:
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             for p in placements:
-                if p.opens_incident:
+                if p.opens_incident and p.incident_id not in touched:
                     exists = conn.execute(
                         select(INCIDENTS.c.id).where(INCIDENTS.c.id == p.incident_id)
                     ).first()
@@ -164,24 +176,33 @@ class SqlIncidentStore:
                                 resolved_at=None,
                             )
                         )
-                conn.execute(
-                    update(ALERTS)
-                    .where(
-                        ALERTS.c.fingerprint == p.alert.fingerprint,
-                        ALERTS.c.starts_at == p.alert.started_at,
-                    )
-                    .values(incident_id=p.incident_id, is_processed=True)
-                )
-                conn.execute(
-                    REASONS.insert().values(
-                        incident_id=p.incident_id,
-                        fingerprint=p.reason.fingerprint,
-                        rule=p.reason.rule,
-                        explanation=p.reason.explanation,
-                        at=p.reason.at,
-                    )
-                )
                 touched[p.incident_id] = None
+            if placements:
+                mark = (
+                    update(ALERTS)
+                    .where(ALERTS.c.fingerprint == bindparam("b_fp"), ALERTS.c.starts_at == bindparam("b_at"))
+                    .values(incident_id=bindparam("b_incident"), is_processed=True)
+                )
+                conn.execute(
+                    mark,
+                    [
+                        {"b_fp": p.alert.fingerprint, "b_at": p.alert.started_at, "b_incident": p.incident_id}
+                        for p in placements
+                    ],
+                )
+                conn.execute(
+                    REASONS.insert(),
+                    [
+                        {
+                            "incident_id": p.incident_id,
+                            "fingerprint": p.reason.fingerprint,
+                            "rule": p.reason.rule,
+                            "explanation": p.reason.explanation,
+                            "at": p.reason.at,
+                        }
+                        for p in placements
+                    ],
+                )
             for incident_id in touched:
                 self._refresh_state(conn, incident_id, now)
         return tuple(touched)

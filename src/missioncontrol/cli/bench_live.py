@@ -1,0 +1,251 @@
+"""`missionctl bench --ingest`: durable alert ingest measured over loopback HTTP.
+
+The server runs as its own process (`serve` with a fresh SQLite state store, synchronous=FULL), so
+the load generator does not share its interpreter. The generator keeps `connections` HTTP/1.1
+keep-alive connections busy with Alertmanager webhooks, one or ten alerts per request, and reports
+accepted alerts per second and request latency percentiles. Afterwards it counts the stored rows:
+every acknowledged alert must be there.
+"""
+
+import asyncio
+import json
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+TOKEN = "bench-token"
+# The child processes get their settings as JSON on the command line, not through the environment.
+SERVER = (
+    "import json, sys, uvicorn; from missioncontrol import bootstrap; "
+    "from missioncontrol.api.app import create_app; from missioncontrol.settings import Settings; "
+    "settings = Settings(**json.loads(sys.argv[2])); "
+    "uvicorn.run(create_app(bootstrap.build_runtime(settings)), host='127.0.0.1', port=int(sys.argv[1]), "
+    "log_level='error', access_log=False)"
+)
+WORKER = (
+    "import json, signal, sys, threading; from missioncontrol import bootstrap; "
+    "from missioncontrol.settings import Settings; "
+    "runtime = bootstrap.build_runtime(Settings(**json.loads(sys.argv[1]))); stop = threading.Event(); "
+    "signal.signal(signal.SIGTERM, lambda *_: stop.set()); [f() for f in runtime.on_start]; stop.wait(); "
+    "[f() for f in reversed(runtime.on_stop)]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    alerts_per_request: int
+    requests: int
+    accepted_alerts: int
+    shed_requests: int  # 503 / 429 answers
+    failed_requests: int  # anything else that was not a 200
+    seconds: float
+    alerts_per_s: float
+    p50_ms: float
+    p99_ms: float
+    stored_alerts: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _request(port: int, body: bytes) -> bytes:
+    head = (
+        f"POST /api/v1/alerts/alertmanager HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _payload(first: int, count: int, services: int) -> bytes:
+    alerts = [
+        {
+            "status": "firing",
+            "labels": {
+                "alertname": "HighErrorRate",
+                "service": f"svc-{(first + k) % services}",
+                "severity": "warning",
+            },
+            "annotations": {"summary": "error rate above 2 %"},
+            "startsAt": "2026-12-02T09:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "fingerprint": f"bench-{first + k:09d}",
+        }
+        for k in range(count)
+    ]
+    return json.dumps({"version": "4", "status": "firing", "receiver": "bench", "alerts": alerts}).encode()
+
+
+async def _connection(
+    port: int, queue: "asyncio.Queue[bytes]", latencies: list[float], codes: dict[int, int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            try:
+                request = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            started = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            code = int(status_line.split()[1])
+            codes[code] = codes.get(code, 0) + 1
+    finally:
+        writer.close()
+
+
+async def _drive(
+    port: int, requests: list[bytes], connections: int
+) -> tuple[list[float], dict[int, int], float]:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for r in requests:
+        queue.put_nowait(r)
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    started = time.perf_counter()
+    await asyncio.gather(*(_connection(port, queue, latencies, codes) for _ in range(connections)))
+    return latencies, codes, time.perf_counter() - started
+
+
+def _settings(state: Path, *, run_worker: bool) -> str:
+    return json.dumps(
+        {"state_dir": str(state), "api_tokens": [TOKEN], "run_worker": run_worker, "database_url": None}
+    )
+
+
+def _start_server(state: Path, port: int, *, split_worker: bool) -> subprocess.Popen[bytes]:
+    settings = _settings(state, run_worker=not split_worker)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), settings])
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start (exit code {proc.poll()})")
+        time.sleep(0.2)
+
+
+def run_ingest_bench(
+    *,
+    alerts: int = 30_000,
+    connections: int = 64,
+    per_request: tuple[int, ...] = (1, 10),
+    services: int = 50,
+    split_worker: bool = False,
+) -> list[IngestResult]:
+    """Measure durable ingest at each batch size on a fresh server; return one result per size.
+
+    With `split_worker` the server runs `--no-worker` and `missionctl worker` groups and investigates
+    in its own process, as a production deployment would; otherwise both share one process.
+    """
+    results: list[IngestResult] = []
+    for size in per_request:
+        with tempfile.TemporaryDirectory(prefix="mc-bench-ingest-") as tmp:
+            state, port = Path(tmp) / "state", _free_port()
+            proc = _start_server(state, port, split_worker=split_worker)
+            worker = (
+                subprocess.Popen([sys.executable, "-c", WORKER, _settings(state, run_worker=True)])
+                if split_worker
+                else None
+            )
+            try:
+                warm = [_request(port, _payload(10**8 + i * size, size, services)) for i in range(200)]
+                asyncio.run(_drive(port, warm, connections))
+                count = max(1, alerts // size)
+                requests = [_request(port, _payload(i * size, size, services)) for i in range(count)]
+                latencies, codes, seconds = asyncio.run(_drive(port, requests, connections))
+            finally:
+                for p in (proc, worker):
+                    if p is not None:
+                        p.terminate()
+                        p.wait(timeout=60)
+            with sqlite3.connect(state / "state.db") as conn:
+                stored = conn.execute("SELECT count(*) FROM alerts WHERE fingerprint < 'bench-1'").fetchone()[
+                    0
+                ]
+            ok = codes.get(200, 0)
+            shed = codes.get(503, 0) + codes.get(429, 0)
+            ordered = sorted(latencies)
+            results.append(
+                IngestResult(
+                    alerts_per_request=size,
+                    requests=count,
+                    accepted_alerts=ok * size,
+                    shed_requests=shed,
+                    failed_requests=count - ok - shed,
+                    seconds=round(seconds, 3),
+                    alerts_per_s=round(ok * size / seconds, 1),
+                    p50_ms=round(statistics.median(ordered) * 1000, 2),
+                    p99_ms=round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+                    stored_alerts=stored,
+                )
+            )
+    return results
+
+
+def run(json_out: Path | None, *, alerts: int, connections: int, split_worker: bool) -> None:
+    """Run the ingest benchmark and print (and optionally write) its table."""
+    console = Console()
+    results = run_ingest_bench(alerts=alerts, connections=connections, split_worker=split_worker)
+    where = "worker in its own process" if split_worker else "worker in the server process"
+    table = Table(
+        title=f"Durable alert ingest (SQLite, synchronous=FULL, {connections} connections, {where})"
+    )
+    for column in (
+        "alerts/request",
+        "requests",
+        "accepted",
+        "shed",
+        "failed",
+        "alerts/s",
+        "p50 ms",
+        "p99 ms",
+        "stored",
+    ):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(
+            str(r.alerts_per_request),
+            str(r.requests),
+            str(r.accepted_alerts),
+            str(r.shed_requests),
+            str(r.failed_requests),
+            f"{r.alerts_per_s:,.0f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            str(r.stored_alerts),
+        )
+    console.print(table)
+    lost = [r for r in results if r.stored_alerts < r.accepted_alerts]
+    if lost:
+        console.print(f"[red]acknowledged alerts missing from the store: {lost}[/]")
+    if json_out is not None:
+        json_out.write_text(json.dumps([asdict(r) for r in results], indent=2))
