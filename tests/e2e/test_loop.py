@@ -45,7 +45,7 @@ def test_demo_once_prints_the_brief_what_was_sent_and_the_latency(tmp_path: Path
 
     assert "Prime suspect: quotes-db " in out
     assert "(CDEvents)" in out and "(OTLP/JSON)" in out and "(Alertmanager v4)" in out
-    assert "Alert received → brief stored in " in out
+    assert "Alert sent → brief stored and served after " in out
 
 
 def test_replay_reports_live_and_offline_top1_of_a_simulated_case(tmp_path: Path) -> None:

@@ -186,9 +186,9 @@ def bench_e2e(
     for run in report["latency"]:
         s = run["summary"]
         console.print(
-            f"{run['dataset']}: {s['ran_live']} case(s) live ({s['skipped']} without alert); alert→brief "
-            f"client p99 {s['client_latency_p99_s']} s, server p50 {s['latency_p50_s']} s, "
-            f"p99 {s['latency_p99_s']} s; live top-1 correct {s['live_top1_correct']}/{s['ran_live']}"
+            f"{run['dataset']}: {s['ran_live']} case(s) live ({s['skipped']} without alert); alert → brief "
+            f"stored p50 {s['brief_p50_s']} s, p99 {s['brief_p99_s']} s (diagnosis done p99 "
+            f"{s['diagnosis_p99_s']} s); live top-1 correct {s['live_top1_correct']}/{s['ran_live']}"
         )
     if report["overload"] is not None:
         console.print_json(json.dumps(report["overload"]))

@@ -92,8 +92,9 @@ def demo(
             )
             brief(console, shown, stored.diagnosis, truth=labeled.truth)
             console.print(
-                f"[dim]Alert received → brief stored in {result.latency_s:.2f} s (server clock); "
-                f"seen by the sender after {result.client_latency_s:.2f} s.[/]"
+                f"[dim]Alert sent → brief stored and served after {result.client_latency_s:.2f} s "
+                f"(diagnosis done {result.latency_s:.2f} s after the alert was received; the rest is "
+                "the brief's enrichers and storing it).[/]"
             )
         if once:
             return None

@@ -56,8 +56,8 @@ class LiveResult:
     top1: str | None = None
     ranked: tuple[str, ...] = ()
     confidence: float | None = None
-    latency_s: float | None = None  # alert received → brief generated, both on the server's clock
-    client_latency_s: float | None = None  # alert POST started → brief first seen by the poller
+    latency_s: float | None = None  # alert received → diagnosis done (brief.generated_at), server clock
+    client_latency_s: float | None = None  # alert POST started → stored brief first read back over HTTP
     send_s: float = 0.0  # catalog, changes and telemetry upload
     sent: dict[str, int] = field(default_factory=dict)  # items sent per kind
     requests: int = 0
