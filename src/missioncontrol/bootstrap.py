@@ -228,8 +228,10 @@ def build_knowledge_bank(settings: Settings, engine: SqlEngine | None = None) ->
     return open_knowledge_bank(settings.state_database_url())
 
 
-def build_embedder(settings: Settings) -> Embedder | None:  # noqa: ARG001  (no embedding settings yet)
-    """Return the offline sentence embedder when its optional package is installed, else None."""
+def build_embedder(settings: Settings, *, enabled: bool | None = None) -> Embedder | None:
+    """Return the offline sentence embedder if enabled (settings.embeddings) and installed, else None."""
+    if not (settings.embeddings if enabled is None else enabled):
+        return None
     from missioncontrol.connectors import minilm  # optional extra: `pip install missioncontrol[embeddings]`
 
     return minilm.load_embedder()

@@ -201,6 +201,13 @@ class Settings(BaseSettings):
             "extra). Off by default: a few hundred ms of CPU per brief, more on a busy machine."
         ),
     )
+    embeddings: bool = Field(
+        default=False,
+        description=(
+            "Blend offline MiniLM sentence embeddings into similar-incident recall (needs the `embeddings` "
+            "extra). Off by default: a few hundred ms of CPU per brief, more on a busy machine."
+        ),
+    )
 
     def telemetry_path(self) -> Path:
         """Return where the embedded chDB telemetry store keeps its files."""

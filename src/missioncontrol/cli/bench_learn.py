@@ -116,7 +116,7 @@ def run(
     except MissionControlError as exc:
         raise _fail(str(exc)) from None
     try:
-        embedder = bootstrap.build_embedder(settings)
+        embedder = bootstrap.build_embedder(settings)  # MISSIONCONTROL_EMBEDDINGS=true blends them in
     except MissionControlError as exc:
         raise _fail(str(exc)) from None
     summaries: list[dict[str, Any]] = []
