@@ -210,3 +210,41 @@ def test_denials_say_what_is_missing(live) -> None:
     assert api_token.status_code == 401  # an API token is not a principal
     assert c.get("/api/v1/audit/verify").status_code == 401
     assert not ran.exists()
+
+
+def test_a_resolved_incident_resolves_its_page(live, loopback_receiver) -> None:
+    server, _ = live
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "HighErrors", "service": "checkout", "severity": "warning"},
+        "annotations": {"summary": "checkout errors"},
+        "startsAt": "2026-12-02T09:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "fingerprint": "fp-resolve",
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+
+    def events(action: str) -> list[dict]:
+        found = [json.loads(b) for _, p, _, b in list(loopback_receiver.delivered) if p == "/v2/enqueue"]
+        return [e for e in found if e["event_action"] == action]
+
+    body = {"version": "4", "status": "firing", "receiver": "mc", "groupKey": "{}:{}", "alerts": [alert]}
+    assert server.client.post("/api/v1/alerts/alertmanager", json=body, headers=headers).status_code in (
+        200,
+        202,
+    )
+    triggers = server.wait_for("the trigger", lambda: events("trigger"))
+    assert isinstance(triggers, list) and triggers[0]["payload"]["severity"] == "warning"
+    resolved = {**alert, "status": "resolved", "endsAt": "2026-12-02T09:10:00Z"}
+    body = {**body, "status": "resolved", "alerts": [resolved]}
+    assert server.client.post("/api/v1/alerts/alertmanager", json=body, headers=headers).status_code in (
+        200,
+        202,
+    )
+    resolves = server.wait_for("the resolve", lambda: events("resolve"))
+    assert isinstance(resolves, list)
+    assert resolves[0] == {
+        "routing_key": ROUTING_KEY,
+        "event_action": "resolve",
+        "dedup_key": triggers[0]["dedup_key"],
+    }
