@@ -252,3 +252,15 @@ def test_a_refused_notifier_does_not_stop_the_page(loopback_receiver) -> None:
     name, notice = report.notices[0]
     assert name == "slack" and not notice.is_delivered and "metadata host" in notice.error
     assert not report.is_complete
+
+
+def test_a_refresh_that_changes_nothing_is_not_posted_again(loopback_receiver) -> None:
+    dispatcher = Dispatcher(notifiers=[WebhookNotifier(loopback_receiver.url + "/hook", outbound=outbound())])
+    first = dispatcher.on_brief(brief("inc-7"))
+    again = dispatcher.on_brief(replace(brief("inc-7"), version=2))
+    assert len(first.notices) == 1 and again.notices == ()
+    changed = brief("inc-7")
+    top = replace(changed.diagnosis.hypotheses[0], confidence=0.35)
+    changed = replace(changed, version=3, diagnosis=replace(changed.diagnosis, hypotheses=(top,)))
+    assert len(dispatcher.on_brief(changed).notices) == 1
+    assert len(loopback_receiver.delivered) == 2

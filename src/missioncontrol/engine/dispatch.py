@@ -43,7 +43,11 @@ class DispatchReport:
 
 
 class Dispatcher:
-    """Pages and notifies for briefs; remembers which team's pager holds each incident's alert."""
+    """Pages and notifies for briefs; remembers which team's pager holds each incident's alert.
+
+    A refreshed brief is posted to the notifiers again only when its gist changed (prime suspect, fault,
+    confidence to one decimal, the decision), so a stream of refreshes does not flood the channel.
+    """
 
     def __init__(
         self,
@@ -56,6 +60,7 @@ class Dispatcher:
         self.default_pager = default_pager
         self.notifiers = tuple(notifiers)
         self._paged: dict[IncidentId, set[str]] = {}
+        self._posted: dict[IncidentId, tuple[str, ...]] = {}  # what the channel last heard, per incident
 
     def team_of(self, brief: Brief) -> str:
         """Return the team to page for `brief`: the decision's page team, else the brief's owner."""
@@ -78,7 +83,12 @@ class Dispatcher:
             )
             if page.is_delivered:
                 paged.add(team)
-        notices = tuple((n.name, _safely(n.name, partial(n.notify, brief))) for n in self.notifiers)
+        notices: tuple[tuple[str, DeliveryResult], ...] = ()
+        gist = _gist(brief)
+        if self._posted.get(brief.incident_id) != gist:  # a refresh that changes nothing is not re-posted
+            notices = tuple((n.name, _safely(n.name, partial(n.notify, brief))) for n in self.notifiers)
+            if all(r.is_delivered for _, r in notices):
+                self._posted[brief.incident_id] = gist
         return DispatchReport(incident_id=brief.incident_id, team=team, page=page, notices=notices)
 
     def on_acknowledge(self, brief: Brief) -> DispatchReport:
@@ -90,6 +100,7 @@ class Dispatcher:
         report = self._follow_up(brief, PageAction.RESOLVE)
         if report.page is None or report.page.is_delivered:
             self._paged.pop(brief.incident_id, None)
+            self._posted.pop(brief.incident_id, None)
         return report
 
     def _follow_up(self, brief: Brief, action: PageAction) -> DispatchReport:
@@ -103,6 +114,14 @@ class Dispatcher:
             if last is None or last.is_delivered:
                 last = result
         return DispatchReport(incident_id=brief.incident_id, team=",".join(teams), page=last)
+
+
+def _gist(brief: Brief) -> tuple[str, ...]:
+    """Return what makes a brief worth posting again: prime suspect, fault, confidence band, decision."""
+    top = brief.diagnosis.hypotheses[0] if brief.diagnosis.hypotheses else None
+    suspect = (str(top.service), str(top.fault), str(round(top.confidence, 1))) if top is not None else ("",)
+    decision = brief.decision
+    return (*suspect, str(decision.verdict) if decision else "", decision.summary if decision else "")
 
 
 def _safely(name: str, send: Callable[[], DeliveryResult]) -> DeliveryResult:
