@@ -264,3 +264,27 @@ def test_a_refresh_that_changes_nothing_is_not_posted_again(loopback_receiver) -
     changed = replace(changed, version=3, diagnosis=replace(changed.diagnosis, hypotheses=(top,)))
     assert len(dispatcher.on_brief(changed).notices) == 1
     assert len(loopback_receiver.delivered) == 2
+
+
+def test_each_team_is_paged_on_its_own_key(loopback_receiver) -> None:
+    from pydantic import SecretStr
+
+    from missioncontrol import bootstrap
+    from missioncontrol.settings import Settings
+
+    settings = Settings(
+        pagerduty_routing_key=SecretStr("D" * 32),
+        pagerduty_routing_keys={"PAGERDUTY_PAYMENTS": SecretStr("P" * 32)},
+        pagerduty_events_url=loopback_receiver.url + "/v2/enqueue",
+        outbound_allow_hosts=["127.0.0.1"],
+        outbound_allow_loopback=True,
+    )
+    dispatcher = bootstrap.build_dispatcher(settings, read_policy(SAMPLE_POLICY))
+    assert set(dispatcher.pagers) == {"payments"}  # the only team whose key ref is configured
+    dispatcher.on_brief(brief("inc-pay"))  # suspect payments → team payments
+    other = replace(brief("inc-sre"), decision=None, owner="storefront")
+    dispatcher.on_brief(other)
+    keys = {
+        json.loads(b)["dedup_key"]: json.loads(b)["routing_key"] for _, _, _, b in loopback_receiver.delivered
+    }
+    assert keys == {"inc-pay": "P" * 32, "inc-sre": "D" * 32}
