@@ -274,12 +274,11 @@ def select_spans(database: str, *, by_service: bool) -> str:
 def select_logs(database: str, *, by_service: bool) -> str:
     """Return the query for log records in [start_ns, end_ns); a resent record is read once."""
     return (
-        "SELECT toUnixTimestamp64Nano(Timestamp) AS TimeNs, toString(ServiceName) AS Service, Body, "
-        "toString(SeverityText) AS Level, TraceId, SpanId "
+        "SELECT DISTINCT toUnixTimestamp64Nano(Timestamp) AS TimeNs, toString(ServiceName) AS Service, "
+        "Body, toString(SeverityText) AS Level, TraceId, SpanId "
         f'FROM "{database}"."{LOGS}" '
         f"WHERE {_WINDOW.format(column='Timestamp')}{_SERVICES if by_service else ''} "
-        "ORDER BY TimeNs, Service, Body, Level, TraceId, SpanId "
-        "LIMIT 1 BY TimeNs, Service, Body, Level, TraceId, SpanId"
+        "ORDER BY TimeNs, Service, Body, Level, TraceId, SpanId"
     )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -120,28 +120,21 @@ def to_gauge_batch(metrics: Sequence[MetricSeries]) -> pa.Table:
 
 def from_span_rows(rows: pa.Table) -> tuple[Span, ...]:
     """Return domain spans from `select_spans` rows."""
-    cols = rows.to_pydict()
+    starts = rows.column("StartNs").to_numpy()
+    ends = (starts + rows.column("Duration").to_numpy().astype(np.int64)).tolist()
+    parents = [parent or None for parent in rows.column("ParentSpanId").to_pylist()]
+    statuses = [_is_error(status) for status in rows.column("Status").to_pylist()]
     return tuple(
-        Span(
-            trace_id=trace_id,
-            span_id=span_id,
-            parent_span_id=parent or None,
-            service=ServiceId(service),
-            operation=operation,
-            start_ns=start,
-            end_ns=start + duration,
-            is_error=_is_error(status),
-        )
-        for trace_id, span_id, parent, service, operation, start, duration, status in zip(
-            cols["TraceId"],
-            cols["SpanId"],
-            cols["ParentSpanId"],
-            cols["Service"],
-            cols["Operation"],
-            cols["StartNs"],
-            cols["Duration"],
-            cols["Status"],
-            strict=True,
+        map(
+            Span,
+            rows.column("TraceId").to_pylist(),
+            rows.column("SpanId").to_pylist(),
+            parents,
+            cast(list[ServiceId], rows.column("Service").to_pylist()),  # NewType: same str at runtime
+            rows.column("Operation").to_pylist(),
+            starts.tolist(),
+            ends,
+            statuses,
         )
     )
 
@@ -157,27 +150,10 @@ def _is_error(status: str) -> bool | None:
 
 def from_log_rows(rows: pa.Table) -> tuple[LogRecord, ...]:
     """Return domain log records from `select_logs` rows."""
-    cols = rows.to_pydict()
     seconds = ns_to_seconds_array(rows.column("TimeNs").to_numpy()).tolist()
-    return tuple(
-        LogRecord(
-            timestamp=seconds_at,
-            service=ServiceId(service),
-            message=body,
-            level=level,
-            trace_id=trace_id,
-            span_id=span_id,
-        )
-        for seconds_at, service, body, level, trace_id, span_id in zip(
-            seconds,
-            cols["Service"],
-            cols["Body"],
-            cols["Level"],
-            cols["TraceId"],
-            cols["SpanId"],
-            strict=True,
-        )
-    )
+    services = cast(list[ServiceId], rows.column("Service").to_pylist())  # NewType: same str at runtime
+    columns = [rows.column(name).to_pylist() for name in ("Body", "Level", "TraceId", "SpanId")]
+    return tuple(map(LogRecord, seconds, services, *columns))
 
 
 def from_point_rows(rows: pa.Table) -> tuple[MetricSeries, ...]:
