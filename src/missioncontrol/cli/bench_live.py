@@ -9,6 +9,7 @@ every acknowledged alert must be there.
 
 import asyncio
 import json
+import os
 import socket
 import sqlite3
 import statistics
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -53,6 +55,9 @@ class IngestResult:
     p50_ms: float
     p99_ms: float
     stored_alerts: int
+    server_cpu_s: float  # CPU the server process used during the timed run (all its threads)
+    alerts_per_cpu_s: float  # accepted alerts per server CPU-second: what one dedicated core would take
+    load_average: float  # the machine's 1-minute load when the run ended: other work competing
 
 
 def _free_port() -> int:
@@ -132,6 +137,11 @@ async def _drive(
     return latencies, codes, time.perf_counter() - started
 
 
+def _cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def _settings(state: Path, *, run_worker: bool) -> str:
     return json.dumps(
         {"state_dir": str(state), "api_tokens": [TOKEN], "run_worker": run_worker, "database_url": None}
@@ -181,7 +191,9 @@ def run_ingest_bench(
                 asyncio.run(_drive(port, warm, connections))
                 count = max(1, alerts // size)
                 requests = [_request(port, _payload(i * size, size, services)) for i in range(count)]
+                before = _cpu_s(proc.pid)
                 latencies, codes, seconds = asyncio.run(_drive(port, requests, connections))
+                cpu = _cpu_s(proc.pid) - before
             finally:
                 for p in (proc, worker):
                     if p is not None:
@@ -206,6 +218,9 @@ def run_ingest_bench(
                     p50_ms=round(statistics.median(ordered) * 1000, 2),
                     p99_ms=round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
                     stored_alerts=stored,
+                    server_cpu_s=round(cpu, 2),
+                    alerts_per_cpu_s=round(ok * size / cpu, 1) if cpu > 0 else 0.0,
+                    load_average=round(os.getloadavg()[0], 2),
                 )
             )
     return results
@@ -229,6 +244,8 @@ def run(json_out: Path | None, *, alerts: int, connections: int, split_worker: b
         "p50 ms",
         "p99 ms",
         "stored",
+        "alerts/CPU-s",
+        "load",
     ):
         table.add_column(column, justify="right")
     for r in results:
@@ -242,6 +259,8 @@ def run(json_out: Path | None, *, alerts: int, connections: int, split_worker: b
             f"{r.p50_ms:.1f}",
             f"{r.p99_ms:.1f}",
             str(r.stored_alerts),
+            f"{r.alerts_per_cpu_s:,.0f}",
+            f"{r.load_average:.1f}",
         )
     console.print(table)
     lost = [r for r in results if r.stored_alerts < r.accepted_alerts]
