@@ -119,16 +119,17 @@ def parse_traces_protobuf(body: bytes) -> tuple[Telemetry, list[Rejection]]:
                     where = f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}].{problem[0]}"
                     rejections.append(Rejection(where, problem[1]))
                     continue
+                # Positional, and the status read only when present: this loop runs for every span.
                 spans.append(
                     Span(
-                        trace_id=trace_id.hex(),
-                        span_id=span_id.hex(),
-                        parent_span_id=parent.hex() if parent and parent != _ZERO_SPAN else None,
-                        service=service,
-                        operation=span.name,
-                        start_ns=start,
-                        end_ns=end,
-                        is_error=span.status.code == STATUS_CODE_ERROR,
+                        trace_id.hex(),
+                        span_id.hex(),
+                        parent.hex() if parent and parent != _ZERO_SPAN else None,
+                        service,
+                        span.name,
+                        start,
+                        end,
+                        span.HasField("status") and span.status.code == STATUS_CODE_ERROR,
                     )
                 )
     return Telemetry(spans=tuple(spans)), rejections
