@@ -76,8 +76,8 @@ def layers_of(graph: ServiceGraph) -> list[list[ServiceId]]:
     return layers
 
 
-def _label(name: str) -> str:
-    return escape(name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…")
+def _label(name: str, limit: int = MAX_LABEL) -> str:
+    return escape(name if len(name) <= limit else name[: limit - 1] + "…")
 
 
 def render_graph_svg(graph: ServiceGraph, path: Sequence[ServiceId], anomalous: Collection[ServiceId]) -> str:
@@ -191,7 +191,7 @@ def render_bar_chart(
     items: Sequence[tuple[str, float]], *, width: int = 520, bar_h: int = 18, unit: str = ""
 ) -> str:
     """Return a horizontal bar chart, one labelled bar per (label, value), in the order given."""
-    label_w = 180
+    label_w = 230
     height = max(1, len(items)) * (bar_h + 6) + 8
     top = max((v for _, v in items), default=0.0) or 1.0
     parts = [
@@ -204,7 +204,7 @@ def render_bar_chart(
         y = 4 + i * (bar_h + 6)
         w = max(1.0, value / top * (width - label_w - 70)) if value > 0 else 0.0
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + bar_h - 5}" text-anchor="end">{_label(label)}</text>'
+            f'<text x="{label_w - 6}" y="{y + bar_h - 5}" text-anchor="end">{_label(label, 32)}</text>'
             f'<rect class="bar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}"/>'
             f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 5}" class="value">'
             f"{value:.3g}{escape(unit)}</text>"
