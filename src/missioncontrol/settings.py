@@ -94,10 +94,11 @@ class Settings(BaseSettings):
         default="otel", pattern=r"^[A-Za-z0-9_]+$", description="ClickHouse database of the otel_* tables."
     )
     telemetry_trace_id_lookup: bool = Field(
-        default=True,
+        default=False,
         description=(
             "Embedded store: also keep the exporter's otel_traces_trace_id_ts table and view (trace-by-id "
-            "lookups for Grafana); off roughly doubles span ingest."
+            "lookups for Grafana's plugin, which cannot reach an in-process chDB); on, it about halves "
+            "span ingest."
         ),
     )
     reference_windows: list[tuple[AwareDatetime, AwareDatetime]] = Field(
@@ -193,13 +194,6 @@ class Settings(BaseSettings):
     brief_url_template: str = Field(
         default="",
         description="Link to a brief in pages and messages: https://mc.example.com/incidents/{incident_id}",
-    )
-    embeddings: bool = Field(
-        default=False,
-        description=(
-            "Blend offline MiniLM sentence embeddings into similar-incident recall (needs the `embeddings` "
-            "extra). Off by default: a few hundred ms of CPU per brief, more on a busy machine."
-        ),
     )
     embeddings: bool = Field(
         default=False,

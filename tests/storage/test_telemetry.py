@@ -32,7 +32,7 @@ NS = 1_000_000_000
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChdbTelemetryStore]:
     """One chDB store per module (start-up and DDL cost once); tests use disjoint hours and services."""
-    with ChdbTelemetryStore(tmp_path_factory.mktemp("chdb")) as opened:
+    with ChdbTelemetryStore(tmp_path_factory.mktemp("chdb"), trace_id_lookup=True) as opened:
         yield opened
 
 

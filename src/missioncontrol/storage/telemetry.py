@@ -407,9 +407,11 @@ class ChdbTelemetryStore(_OtelStore):
 
     The embedded server starts, and the exporter's tables are created, on first use, so building a
     store costs nothing until telemetry arrives or is read. Stores on one path share the server.
+    The exporter's trace-id lookup table and view are left out unless `trace_id_lookup`: only
+    Grafana's plugin reads them, it cannot reach an in-process store, and they halve span ingest.
     """
 
-    def __init__(self, path: Path, *, database: str = "otel", trace_id_lookup: bool = True) -> None:
+    def __init__(self, path: Path, *, database: str = "otel", trace_id_lookup: bool = False) -> None:
         self.path = Path(path).resolve()
         self.database = database
         self.source = f"chdb:{self.path}"
