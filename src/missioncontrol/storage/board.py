@@ -18,7 +18,7 @@ from missioncontrol.domain.board import BriefSummary
 from missioncontrol.domain.incidents import Brief, GroupingReason
 from missioncontrol.storage.briefs import brief_from_json
 from missioncontrol.storage.db import Base
-from missioncontrol.storage.tables_core import BriefRow, GroupingReasonRow
+from missioncontrol.storage.tables_core import BriefRow, GroupingReasonRow, IncidentRow
 
 BRIEFS = cast(Table, BriefRow.__table__)
 REASONS = cast(Table, GroupingReasonRow.__table__)
@@ -137,6 +137,14 @@ class SqlBoardReader:
                 )
             kept.update({s.incident_id: s for s in fresh})
         return kept
+
+    def mark(self) -> str:
+        """Return a fingerprint of everything the board shows; it moves when any incident or brief does."""
+        incidents = cast(Table, IncidentRow.__table__)
+        with self.engine.connect() as conn:
+            n, updated = conn.execute(select(func.count(), func.max(incidents.c.updated_at))).one()
+            briefs = conn.execute(select(func.count()).select_from(BRIEFS)).scalar()
+        return f"{n}|{updated}|{briefs}"
 
     def brief_versions(self, incident_id: str) -> tuple[tuple[int, datetime], ...]:
         """Return every stored brief version of the incident with when it was generated, oldest first."""

@@ -17,6 +17,8 @@ import csv
 import io
 import json
 import secrets
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
@@ -38,7 +40,6 @@ from missioncontrol.api.runtime import Runtime, get_runtime
 from missioncontrol.domain import (
     CatalogEntry,
     IncidentId,
-    IncidentStatus,
     MissionControlError,
     ServiceId,
 )
@@ -67,7 +68,14 @@ from missioncontrol.web.auth import (
     verify_password,
 )
 from missioncontrol.web.svg import render_bar_chart
-from missioncontrol.web.views import SEVERITY_ORDER, Filters, TimelineEntry, build_board, build_incident_page
+from missioncontrol.web.views import (
+    SEVERITY_ORDER,
+    Board,
+    Filters,
+    TimelineEntry,
+    build_board,
+    build_incident_page,
+)
 
 router = APIRouter(include_in_schema=False)
 BOARD_LIMIT = 2000  # open incidents drawn on the board; beyond that the filters narrow it
@@ -75,6 +83,8 @@ BRIEFS_ON_BOARD = 300  # briefs read for the top rows (the suspect column); the 
 GROUPED_ON_BOARD = 100  # top rows whose alerts are listed with their grouping reasons
 STREAM_POLL_S = 1.0
 COMMANDER_ROLES = ("incident-commander", "sre")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LIVE_TICK_S = 30
 ANALYTICS_LIMIT = 500  # latest incidents the analytics cover (each needs its full brief)
 AUDIT_SCAN = 100_000  # audit entries read to find an incident's action requests
 
@@ -94,6 +104,8 @@ def _signer(runtime: Runtime) -> SessionSigner:
 
 
 _PROCESS_SECRET = secrets.token_urlsafe(32)
+_LIVE_CACHE: dict[tuple[int, Filters, str, int], tuple[str, Board]] = {}
+_LIVE_LOCK = threading.Lock()
 
 
 def _session(request: Request, runtime: Runtime) -> Session | None:
@@ -234,11 +246,8 @@ def _owners(runtime: Runtime, services: set[str]) -> dict[str, str]:
 
 
 def _board_context(runtime: Runtime, filters: Filters) -> dict[str, Any]:
-    listed = runtime.incidents.incidents(limit=BOARD_LIMIT)
-    incidents = sorted(
-        (i for i in listed if i.status is not IncidentStatus.RESOLVED),
-        key=lambda i: (SEVERITY_ORDER[i.severity], i.opened_at, i.id),
-    )
+    listed = runtime.incidents.open_incidents(since=EPOCH)  # every unresolved incident, with its alerts
+    incidents = sorted(listed, key=lambda i: (SEVERITY_ORDER[i.severity], i.opened_at, i.id))[:BOARD_LIMIT]
     briefs: dict[str, BriefSummary] = {}
     if runtime.board is not None:
         # Set queries: grouping reasons for the rows whose alerts are listed, cached brief summaries.
@@ -269,21 +278,59 @@ def _filters(severity: str = "", service: str = "", team: str = "", q: str = "")
 FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
+def _live(runtime: Runtime, filters: Filters) -> tuple[str, Board]:
+    """Return the board's live part as HTML and its view model, re-rendered only when the store moved.
+
+    The key is the store's mark (any incident or brief changed) and a 30-second tick (so ages move on);
+    every viewer of the same filters shares one render.
+    """
+    mark = _store_mark(runtime)
+    key = (id(runtime), filters, mark, int(time.time() // LIVE_TICK_S))
+    with _LIVE_LOCK:
+        hit = _LIVE_CACHE.get(key)
+    if hit is not None:
+        return hit
+    context = _board_context(runtime, filters)
+    rendered = (_render("_board_live.html", **context), context["board"])
+    with _LIVE_LOCK:
+        if len(_LIVE_CACHE) > 64:
+            _LIVE_CACHE.clear()
+        _LIVE_CACHE[key] = rendered
+    return rendered
+
+
+def clear_live_cache() -> None:
+    """Forget every rendered board (the benchmark times renders with and without it)."""
+    with _LIVE_LOCK:
+        _LIVE_CACHE.clear()
+
+
 @router.get("/", response_class=HTMLResponse)
 def board_page(runtime: RuntimeDep, user: UserDep, filters: FiltersDep, wall: int = 0) -> HTMLResponse:
     """Show the board: open incidents by severity and age, health by team, firing alerts and why grouped."""
-    context = _board_context(runtime, filters)
-    return HTMLResponse(_render("board.html", user=user, wall=bool(wall), csrf=user.session.csrf, **context))
+    live, board = _live(runtime, filters)
+    page = _render(
+        "board.html",
+        user=user,
+        wall=bool(wall),
+        csrf=user.session.csrf,
+        live=live,
+        board=board,
+        filters=filters,
+    )
+    return HTMLResponse(page)
 
 
 @router.get("/board/rows", response_class=HTMLResponse)
 def board_rows(runtime: RuntimeDep, user: UserDep, filters: FiltersDep) -> HTMLResponse:  # noqa: ARG001
     """Return the board's live part alone (what the event stream sends)."""
-    return HTMLResponse(_render("_board_live.html", **_board_context(runtime, filters)))
+    return HTMLResponse(_live(runtime, filters)[0])
 
 
 def _store_mark(runtime: Runtime) -> str:
-    """Return a cheap fingerprint of the store's state: the newest-updated incident and its brief version."""
+    """Return a cheap fingerprint of the store's state that moves when any incident or brief changes."""
+    if runtime.board is not None:
+        return runtime.board.mark()
     newest = runtime.incidents.incidents(limit=1)
     if not newest:
         return "empty"
@@ -305,9 +352,7 @@ async def board_stream(request: Request, runtime: RuntimeDep, filters: FiltersDe
             now_mark = await asyncio.to_thread(_store_mark, runtime)
             if now_mark != mark:
                 mark = now_mark
-                html = await asyncio.to_thread(
-                    lambda: _render("_board_live.html", **_board_context(runtime, filters))
-                )
+                html = (await asyncio.to_thread(_live, runtime, filters))[0]
                 yield "event: board\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
                 quiet = 0.0
             else:
