@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import EntryPoint, entry_points
 from importlib.util import find_spec
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from sqlalchemy import Engine as SqlEngine
 
-from missioncontrol.api.runtime import IngestMappers, Runtime
+from missioncontrol.api.runtime import AlertMapper, IngestMappers, Runtime
 from missioncontrol.connectors import alertmanager, backstage, cdevents, github, otlp
 from missioncontrol.connectors.alertmanager.encode import to_webhook
 from missioncontrol.connectors.backstage.encode import to_catalog_yaml
@@ -30,6 +31,7 @@ from missioncontrol.connectors.simulator import (
 )
 from missioncontrol.domain import (
     Alert,
+    AlertProblem,
     CatalogEntry,
     IncidentId,
     LabeledCase,
@@ -39,6 +41,7 @@ from missioncontrol.domain import (
     Telemetry,
     TimeMode,
 )
+from missioncontrol.domain.redact import redact_alert, redact_logs
 from missioncontrol.engine.baselines import AlertCountRanker, BaroRanker, NSigmaRanker
 from missioncontrol.engine.diagnose import Engine, EngineConfig
 from missioncontrol.engine.investigate import InvestigationConfig, Investigator
@@ -422,6 +425,10 @@ def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser
     runtime.board = SqlBoardReader(db)
     runtime.diagnoser = diagnoser
     runtime.web_secret = web_secret(settings)
+    # Secrets never reach the store, the board or a language model: redact alert and log text on the way in.
+    runtime.alert_mappers = {name: _redacting(mapper) for name, mapper in runtime.alert_mappers.items()}
+    if runtime.ingest is not None:
+        runtime.ingest = replace(runtime.ingest, decode_otlp=_redacting_otlp(runtime.ingest.decode_otlp))
     if settings.llm_base_url and settings.llm_model:
         from missioncontrol.connectors.openai import OpenAIChatModel  # the optional `[llm]` extra
 
@@ -429,6 +436,24 @@ def wire_board(runtime: Runtime, settings: Settings, *, db: SqlEngine, diagnoser
         runtime.language_model = OpenAIChatModel(
             base_url=settings.llm_base_url, model=settings.llm_model, api_key=key
         )
+
+
+def _redacting(mapper: AlertMapper) -> AlertMapper:
+    def mapped(payload: object, *, received_at: datetime) -> tuple[list[Alert], list[AlertProblem]]:
+        alerts, problems = mapper(payload, received_at=received_at)
+        return [redact_alert(a) for a in alerts], problems
+
+    return mapped
+
+
+def _redacting_otlp(
+    decode: Callable[[str, bytes, bool], tuple[Telemetry, list[Rejection]]],
+) -> Callable[[str, bytes, bool], tuple[Telemetry, list[Rejection]]]:
+    def decoded(signal: str, body: bytes, is_json: bool) -> tuple[Telemetry, list[Rejection]]:
+        telemetry, rejections = decode(signal, body, is_json)
+        return redact_logs(telemetry), rejections
+
+    return decoded
 
 
 def web_secret(settings: Settings) -> str:
