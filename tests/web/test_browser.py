@@ -44,6 +44,7 @@ pytestmark = pytest.mark.skipif(
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    SHOTS.mkdir(parents=True, exist_ok=True)  # test artifacts (out/ is git-ignored)
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
