@@ -3,11 +3,11 @@
 with InProcessServer(settings) as server:      # uvicorn on 127.0.0.1, a free port by default
     server.url, server.token, server.runtime
 
-with ServerProcess(state_dir) as child:        # `missionctl serve` in a subprocess (kill -9 able)
+with ServerProcess(state_dir) as child:        # the service in a child process (kill -9 able)
     child.url, child.token, child.pid
 """
 
-import os
+import json
 import signal
 import socket
 import subprocess
@@ -19,6 +19,7 @@ from types import TracebackType
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
 from missioncontrol import bootstrap
 from missioncontrol.api.app import create_app
@@ -119,13 +120,13 @@ class ServerProcess:
         *,
         port: int = 0,
         token: str = "loop-token-not-secret",
-        env: dict[str, str] | None = None,
+        settings: dict[str, object] | None = None,
         log: Path | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.port = port or free_port()
         self.token = token
-        self.env = env or {}
+        self.settings = settings or {}  # more Settings fields for the child, e.g. reference_windows
         self.log = log or state_dir / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -141,17 +142,11 @@ class ServerProcess:
     def start(self, *, timeout_s: float = 300.0) -> "ServerProcess":
         """Start the child and wait until it answers /healthz."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "MISSIONCONTROL_STATE_DIR": str(self.state_dir),
-            "MISSIONCONTROL_API_TOKENS": f'["{self.token}"]',
-            **self.env,
-        }
-        command = [sys.executable, "-c", "from missioncontrol.cli.main import app; app()", "serve"]
-        command += ["--host", HOST]
-        command += ["--port", str(self.port)]
+        overrides = json.dumps(self.settings, default=str)
+        command = [sys.executable, "-c", "from missioncontrol.cli.live import serve_child; serve_child()"]
+        command += [str(self.state_dir), self.token, str(self.port), overrides]
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         wait_healthy(self.url, timeout_s=timeout_s, alive=self.proc)
         return self
 
@@ -184,3 +179,21 @@ class ServerProcess:
         self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve_child() -> None:
+    """Run a `ServerProcess` child: argv holds its state dir, token, port and Settings overrides (JSON).
+
+    The state store is SQLite under the state dir and telemetry is embedded chDB, whatever the
+    environment says, so the parent can count what the child stored.
+    """
+    state_dir, token, port, overrides = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+    settings = Settings(
+        state_dir=Path(state_dir),
+        api_tokens=[SecretStr(token)],
+        database_url=None,
+        telemetry_url=None,
+        **overrides,
+    )
+    runtime = bootstrap.build_runtime(settings)
+    uvicorn.run(create_app(runtime), host=HOST, port=port, log_level="warning", access_log=False)
