@@ -350,3 +350,21 @@ def test_the_trace_id_view_can_be_left_out() -> None:
     statements = otel_schema.create_statements("otel", trace_id_lookup=False)
     assert not any("trace_id_ts" in s for s in statements)
     assert len(otel_schema.create_statements("otel")) == len(statements) + 2
+
+
+def test_concurrent_reads_and_edge_queries_each_get_their_own_window(store: ChdbTelemetryStore) -> None:
+    # Investigations run in a worker pool and read the one embedded server at once; each parameterised
+    # query must keep its own substitutions (they once failed with "Substitution start_ns is not set").
+    for hour in (10, 11):
+        store.append(sample(hour, f"conc{hour}"))
+    expected = {hour: canonical(store.read(start=at(hour), end=at(hour + 1))) for hour in (10, 11)}
+
+    def read(i: int) -> bool:
+        hour = 10 + i % 2
+        if i % 3 == 0:
+            return bool(store.call_edges(at(hour), at(hour + 1)))
+        return canonical(store.read(start=at(hour), end=at(hour + 1))) == expected[hour]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(read, range(48)))
+    assert all(results)

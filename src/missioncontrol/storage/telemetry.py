@@ -370,6 +370,8 @@ class _EmbeddedServer:
     """
 
     def __init__(self) -> None:
+        # Guards opening and closing, and every query: one chDB session is not safe to query from
+        # several threads at once (concurrent parameterised reads lost their substitutions).
         self.lock = threading.RLock()
         self.path: str | None = None
         self.session: Any = None
@@ -445,10 +447,10 @@ class ChdbTelemetryStore(_OtelStore):
     def _insert(self, table: str, batch: pa.Table) -> None:
         columns = ", ".join(batch.column_names)
         statement = f'INSERT INTO "{self.database}"."{table}" ({columns}) SELECT {columns} FROM Python(batch)'
-        session = self._session
         try:
             # chDB's Python() table function reads the local variable `batch` of this frame.
-            session.query(statement, "Null")
+            with _EMBEDDED.lock:
+                self._session.query(statement, "Null")
         except Exception as exc:
             raise TelemetryStoreError(
                 f"insert of {batch.num_rows} rows into {table} failed ({self.source}): {exc}"
@@ -456,9 +458,9 @@ class ChdbTelemetryStore(_OtelStore):
 
     def _select(self, query: str, params: Mapping[str, Any]) -> pa.Table:
         text_params = {name: chdb_parameter(value) for name, value in params.items()}
-        session = self._session
         try:
-            return session.query(query, "ArrowTable", params=text_params)
+            with _EMBEDDED.lock:
+                return self._session.query(query, "ArrowTable", params=text_params)
         except Exception as exc:
             raise TelemetryStoreError(
                 f"query failed ({self.source}): {exc}; query={query!r} params={params!r}"
@@ -469,7 +471,8 @@ class ChdbTelemetryStore(_OtelStore):
 
     def _run(self, session: Any, statement: str) -> None:
         try:
-            session.query(statement, "Null")
+            with _EMBEDDED.lock:
+                session.query(statement, "Null")
         except Exception as exc:
             raise TelemetryStoreError(
                 f"statement failed ({self.source}): {exc}; statement={statement!r}"
