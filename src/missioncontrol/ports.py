@@ -275,6 +275,10 @@ class IncidentStore(Protocol):
         """Return incidents newest-updated first, optionally only those with `status`."""
         ...
 
+    def resolve_incident(self, incident_id: IncidentId, *, at: datetime) -> bool:
+        """Mark the incident resolved at `at` (an operator confirmed how it ended); False if unknown."""
+        ...
+
 
 class BriefStore(Protocol):
     """Briefs by incident, versioned: each refresh stores a new version; readers get the latest.

@@ -46,6 +46,11 @@ def test_a_resolution_is_served_back_as_precedent_priors_and_alert_outcomes(live
     )
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["cause_fault"] == "memory" and resolved.json()["resolved_by"] == "ana"
+    closed = live.client.get(f"/api/v1/incidents/{first}").json()
+    assert closed["status"] == "resolved" and closed["resolved_at"] is not None
+    closing = live.client.get(f"/api/v1/incidents/{first}/brief").json()
+    assert closing["version"] >= 2
+    assert closing["notes"][-1] == "Resolved by ana: confirmed cause payments-db (memory); fix: raised the pool."
     second = fire(live, "k2", "payments", "2026-12-02T09:00:00Z")
     assert second != first
     similar = live.client.get(f"/api/v1/incidents/{second}/similar").json()

@@ -25,6 +25,7 @@ from missioncontrol.api.schemas_knowledge import (
 from missioncontrol.domain import IncidentId, ServiceId
 from missioncontrol.domain.knowledge import Feedback, Resolution
 from missioncontrol.engine.learn import alert_outcomes, remember_brief, service_knowledge, similar_to
+from missioncontrol.engine.resolve import resolve_incident
 from missioncontrol.ports import KnowledgeBank
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"], dependencies=[Depends(require_caller)])
@@ -65,7 +66,7 @@ def _known(runtime: Runtime, incident_id: str) -> KnowledgeBank:
     summary="Record the confirmed cause and fix of an incident",
 )
 def resolve(incident_id: str, body: ResolutionCreate, runtime: RuntimeDep) -> ResolutionOut:
-    """Record how the incident ended; resolving again replaces the earlier resolution."""
+    """Record how the incident ended and close it; resolving again replaces the earlier resolution."""
     if body.is_actionable and (body.cause_service is None or body.fault_kind is None):
         raise HTTPException(
             status_code=422, detail="cause_service and fault_kind are required unless is_actionable is false"
@@ -81,7 +82,7 @@ def resolve(incident_id: str, body: ResolutionCreate, runtime: RuntimeDep) -> Re
         notes=body.notes,
         is_actionable=body.is_actionable,
     )
-    bank.record_resolution(resolution)
+    resolve_incident(resolution, bank=bank, incidents=runtime.incidents, briefs=runtime.briefs)
     return to_resolution_out(resolution)
 
 

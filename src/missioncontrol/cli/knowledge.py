@@ -14,8 +14,10 @@ from missioncontrol import bootstrap
 from missioncontrol.domain import FaultKind, IncidentId, MissionControlError, ServiceId
 from missioncontrol.domain.knowledge import Feedback, FeedbackVerdict, Resolution
 from missioncontrol.engine.learn import remember_brief
+from missioncontrol.engine.resolve import resolve_incident
 from missioncontrol.ports import BriefStore, IncidentStore, KnowledgeBank
 from missioncontrol.settings import Settings
+from missioncontrol.storage.incidents import SqlIncidentStore
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -34,7 +36,7 @@ def _fault(value: str) -> FaultKind:
         raise _fail(f"--fault must be one of {FAULTS}, not {value!r}") from None
 
 
-def _open(incident_id: str) -> tuple[KnowledgeBank, BriefStore]:
+def _open(incident_id: str) -> tuple[KnowledgeBank, SqlIncidentStore]:
     """Return the bank with the incident fingerprinted (from its latest brief if need be), and the briefs."""
     bank, store = bootstrap.open_knowledge_state(Settings())
     if bank.past_incident(incident_id) is None:
@@ -68,8 +70,8 @@ def resolve(
         raise _fail("--service and --fault are required (or --not-actionable for a false alarm)")
     kind = _fault(fault) if fault is not None and not not_actionable else None
     try:
-        bank, _ = _open(incident)
-        bank.record_resolution(
+        bank, store = _open(incident)
+        resolve_incident(
             Resolution(
                 incident_id=incident,
                 cause_service=ServiceId(service) if service and not not_actionable else None,
@@ -79,7 +81,10 @@ def resolve(
                 resolved_by=by,
                 notes=notes,
                 is_actionable=not not_actionable,
-            )
+            ),
+            bank=bank,
+            incidents=store,
+            briefs=store,
         )
     except MissionControlError as exc:
         raise _fail(str(exc)) from None

@@ -237,6 +237,16 @@ class SqlIncidentStore:
         with self.engine.connect() as conn:
             return self._hydrate(conn, list(conn.execute(query.limit(limit).offset(offset))), reasons=False)
 
+    def resolve_incident(self, incident_id: IncidentId, *, at: datetime) -> bool:
+        """Mark the incident resolved at `at`; False if there is no such incident."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(INCIDENTS)
+                .where(INCIDENTS.c.id == incident_id)
+                .values(status=IncidentStatus.RESOLVED.value, resolved_at=at, updated_at=at)
+            )
+        return bool(done.rowcount)
+
     def _hydrate(
         self, conn: Connection, rows: list[Any], *, reasons: bool, alert_ids: Collection[int] | None = None
     ) -> tuple[Incident, ...]:
