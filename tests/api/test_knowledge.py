@@ -50,7 +50,8 @@ def test_a_resolution_is_served_back_as_precedent_priors_and_alert_outcomes(live
     assert closed["status"] == "resolved" and closed["resolved_at"] is not None
     closing = live.client.get(f"/api/v1/incidents/{first}/brief").json()
     assert closing["version"] >= 2
-    assert closing["notes"][-1] == "Resolved by ana: confirmed cause payments-db (memory); fix: raised the pool."
+    note = "Resolved by ana: confirmed cause payments-db (memory); fix: raised the pool."
+    assert closing["notes"][-1] == note
     second = fire(live, "k2", "payments", "2026-12-02T09:00:00Z")
     assert second != first
     similar = live.client.get(f"/api/v1/incidents/{second}/similar").json()

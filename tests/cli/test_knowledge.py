@@ -8,7 +8,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from missioncontrol import bootstrap
-from missioncontrol.cli import knowledge
+from missioncontrol.cli import incidents, knowledge
 from missioncontrol.cli.main import app
 from missioncontrol.domain import (
     Alert,
@@ -33,10 +33,11 @@ T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(knowledge, "console", Console(color_system=None, force_terminal=False, width=200))
-    monkeypatch.setattr(
-        knowledge, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
-    )
+    for module in (knowledge, incidents):
+        monkeypatch.setattr(module, "console", Console(color_system=None, force_terminal=False, width=200))
+        monkeypatch.setattr(
+            module, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
+        )
     monkeypatch.setenv("MISSIONCONTROL_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("MISSIONCONTROL_DATABASE_URL", raising=False)
 
@@ -92,6 +93,29 @@ def test_resolve_records_the_cause_of_an_investigated_incident() -> None:
         "ana",
     )
     assert "alert:HighErrorRate" in past.fingerprint.tokens
+    _, store = bootstrap.open_knowledge_state(Settings())
+    closed = store.incident(incident)
+    assert closed is not None and closed.status.value == "resolved"
+    closing = store.latest_brief(incident)
+    assert closing is not None and closing.version == 2
+    assert closing.notes[-1] == "Resolved by ana: confirmed cause db (memory); fix: bigger pool."
+
+
+def test_incidents_lists_and_show_prints_the_latest_brief() -> None:
+    incident = investigated_incident()
+    listed = CliRunner().invoke(app, ["incidents"])
+    assert listed.exit_code == 0, listed.output
+    assert "inc-1" in listed.output and "cart (errors, 60%)" in listed.output
+    assert "No incidents" in CliRunner().invoke(app, ["incidents", "--status", "resolved"]).output
+    shown = CliRunner().invoke(app, ["show", incident])
+    assert shown.exit_code == 0, shown.output
+    assert "Prime suspect: cart" in shown.output and "first alert" in shown.output
+    as_json = CliRunner().invoke(app, ["show", incident, "--json"])
+    assert as_json.exit_code == 0 and '"incident_id": "inc-1"' in as_json.output
+    missing = CliRunner().invoke(app, ["show", "nope"])
+    assert missing.exit_code == 2 and "no incident 'nope'" in missing.output
+    wrong = CliRunner().invoke(app, ["incidents", "--status", "gone"])
+    assert wrong.exit_code == 2 and "--status must be one of" in wrong.output
 
 
 def test_feedback_confirms_or_rejects_a_hypothesis_by_rank() -> None:

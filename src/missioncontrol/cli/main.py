@@ -21,6 +21,7 @@ from missioncontrol.cli import (
     bench_otlp,
     bench_telemetry,
     demo,
+    incidents,
     knowledge,
     mcp,
     replay,
@@ -49,6 +50,8 @@ app.command()(replay.replay)
 app.command("bench-e2e")(bench_e2e.bench_e2e)
 app.command()(mcp.mcp)  # the investigation tools over stdio for other agents
 app.add_typer(web.web_app, name="web")  # web sign-in: hash-password
+app.command()(incidents.incidents)  # the state database's incidents, newest first
+app.command()(incidents.show)  # one incident's latest brief
 app.command()(knowledge.resolve)
 app.command()(knowledge.feedback)
 app.command()(respond.approve)  # respond: approve an action request as a policy principal

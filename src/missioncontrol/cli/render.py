@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from missioncontrol.domain import Case, Diagnosis, Stance, Truth
+from missioncontrol.domain import Brief, Case, Diagnosis, Incident, Stance, Truth, Verdict
 
 
 def brief(
@@ -157,5 +157,65 @@ def scale_table(rows: Sequence[dict[str, Any]]) -> Table:
             f"{r['p99_s']:.3f}",
             f"{r['max_s']:.3f}",
             f"{r['top1_hits']}/{r['cases']}",
+        )
+    return table
+
+
+def brief_outcome(console: Console, b: Brief) -> None:
+    """Print what the brief adds to the diagnosis: owner, decision, similar past incidents, notes."""
+    if b.owner:
+        console.print(f"Owner of the prime suspect: [bold]{b.owner}[/]")
+    decision = b.decision
+    if decision is not None:
+        if decision.verdict is Verdict.ACT:
+            lines = [f"[green]Act[/] — the {decision.on_duty_tier} on duty may:"]
+            for option in decision.actions:
+                approval = (
+                    f" (needs approval from {', '.join(option.needs_approval_from)})"
+                    if option.needs_approval_from
+                    else ""
+                )
+                lines.append(f"  • {option.action} {option.service}{approval} — {option.reason}")
+        else:
+            lines = [f"[yellow]Escalate[/] to {decision.escalate_to or 'the next tier'}"]
+            if decision.missing_authority:
+                lines.append(f"  because {decision.missing_authority}")
+        if decision.page_team:
+            lines.append(f"Page: {decision.page_team} (owner of the suspected cause)")
+        if decision.summary:
+            lines.append(decision.summary)
+        console.print(Panel("\n".join(lines), title="Decision", border_style="magenta"))
+    if b.similar:
+        table = Table(title="Similar past incidents", show_lines=False)
+        for col in ("incident", "similarity", "cause", "fix"):
+            table.add_column(col, overflow="fold")
+        for s in b.similar:
+            cause = f"{s.cause_service} ({s.cause_fault})" if s.cause_service else "not actionable"
+            table.add_row(s.incident_id, f"{s.similarity:.2f}", cause, s.fix)
+        console.print(table)
+    for note in b.notes:
+        console.print(f"[dim]{note}[/]")
+
+
+def incident_table(rows: Sequence[tuple[Incident, Brief | None]]) -> Table:
+    """Return incidents as a table, newest first, with each one's prime suspect where briefed."""
+    table = Table(title="Incidents")
+    for col in ("id", "status", "severity", "symptom", "opened", "prime suspect", "title"):
+        table.add_column(col, overflow="fold")
+    for incident, b in rows:
+        suspect = "investigating…"
+        if b is not None and b.diagnosis.hypotheses:
+            top = b.diagnosis.hypotheses[0]
+            suspect = f"{top.service} ({top.fault.value}, {top.confidence:.0%})"
+        elif b is not None:
+            suspect = "no hypothesis"
+        table.add_row(
+            incident.id,
+            incident.status.value,
+            incident.severity.value,
+            incident.symptom or "",
+            f"{incident.opened_at:%Y-%m-%d %H:%M}Z",
+            suspect,
+            incident.title,
         )
     return table
