@@ -21,7 +21,7 @@ from rich.console import Console
 
 from missioncontrol import bootstrap
 from missioncontrol.cli.live import InProcessServer
-from missioncontrol.cli.render import brief
+from missioncontrol.cli.render import brief, brief_outcome
 from missioncontrol.cli.serialize import diagnosis_to_dict
 from missioncontrol.domain import IncidentId, MissionControlError
 from missioncontrol.loop import CaseSender, LiveResult
@@ -68,7 +68,15 @@ def demo(
     labeled = bootstrap.the_demo_case()
     temporary = state_dir is None
     folder = state_dir or Path(tempfile.mkdtemp(prefix="missioncontrol-demo-"))
-    settings = Settings(state_dir=folder, database_url=None, telemetry_url=None)
+    # The shipped example policy gives the brief its decision (act or escalate, whom to page); pages and
+    # Slack posts are dry runs: recorded, never sent.
+    settings = Settings(
+        state_dir=folder,
+        database_url=None,
+        telemetry_url=None,
+        policy_path=bootstrap.sample_policy_path(),
+        notify_dry_run=True,
+    )
     server = InProcessServer(settings, port=port)
     try:
         if not as_json:
@@ -91,6 +99,7 @@ def demo(
                 labeled.case, id=result.incident_id, description="live incident from the demo estate"
             )
             brief(console, shown, stored.diagnosis, truth=labeled.truth)
+            brief_outcome(console, stored)
             console.print(
                 f"[dim]Alert sent → brief stored and served after {result.client_latency_s:.2f} s "
                 f"(diagnosis done {result.latency_s:.2f} s after the alert was received; the rest is "
