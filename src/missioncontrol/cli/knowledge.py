@@ -65,7 +65,7 @@ def resolve(
         bool, typer.Option("--not-actionable", help="A false alarm or noisy alert: no cause to record.")
     ] = False,
 ) -> None:
-    """Record an incident's confirmed cause and fix in the knowledge bank."""
+    """Record an incident's confirmed cause and fix in the knowledge bank, and close the incident."""
     if not not_actionable and (service is None or fault is None):
         raise _fail("--service and --fault are required (or --not-actionable for a false alarm)")
     kind = _fault(fault) if fault is not None and not not_actionable else None
