@@ -11,9 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from missioncontrol.storage.db import Base, create_db_engine, migrate
+
+# CI runs on a shared 2-core machine: no per-example deadline (timing is for benchmarks), and the same
+# examples every run, so a red CI names a real failure rather than a lucky draw.
+hypothesis_settings.register_profile("ci", deadline=None, derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MISSIONCONTROL_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
