@@ -270,23 +270,6 @@ def broken_calls(
         for s in spans:
             if s.parent_span_id is not None:
                 kids[(s.trace_id, s.parent_span_id)].append(s)
-        # The walk below visits a span once per entry above it; splitting its children into calls
-        # (other services) and its own service's spans (walked further) once, in span order, was most
-        # of this function's time when done on every visit.
-        split: dict[tuple[str, str, ServiceId], tuple[list[Span], list[Span]]] = {}
-
-        def split_kids(here: Span) -> tuple[list[Span], list[Span]]:
-            key = (here.trace_id, here.span_id, here.service)
-            found = split.get(key)
-            if found is None:
-                children = kids.get((here.trace_id, here.span_id), ())
-                found = (
-                    [k for k in children if k.service != here.service],
-                    [k for k in children if k.service == here.service],
-                )
-                split[key] = found
-            return found
-
         # A span still open when the data ends may simply not have made its calls yet.
         last_start = max(s.start_ns for s in spans)
         held: dict[tuple[ServiceId, str], set[int]] = {}
@@ -307,7 +290,13 @@ def broken_calls(
             stack = [entry]
             while stack:
                 here = stack.pop()  # always of the entry's service: only those are stacked
-                remote, local = split_kids(here)
+                # Most spans are leaves: look their children up once, and split only real ones.
+                remote: tuple[Span, ...] = ()
+                local: tuple[Span, ...] = ()
+                children = kids.get((here.trace_id, here.span_id))
+                if children is not None:
+                    remote = tuple(k for k in children if k.service != here.service)
+                    local = tuple(k for k in children if k.service == here.service)
                 client = (entry.service, here.operation)
                 if learn and remote and here is not entry:
                     callee_of.setdefault(client, min(k.service for k in remote))
