@@ -8,13 +8,10 @@ incident store's, but no foreign key ties the areas: the bench and tests fingerp
 no store holds.
 """
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Engine, ForeignKey, Integer, String, Text, delete, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.types import DateTime, TypeDecorator
 
 from missioncontrol.domain import FaultKind, ServiceId
 from missioncontrol.domain.knowledge import (
@@ -28,27 +25,7 @@ from missioncontrol.domain.knowledge import (
     Resolution,
 )
 from missioncontrol.storage.db import Base, session_factory
-
-
-class _UtcDateTime(TypeDecorator[datetime]):
-    """A tz-aware UTC datetime on both servers (SQLite keeps no offset, so it is put back on read)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: the knowledge bank keeps tz-aware UTC times")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from missioncontrol.storage.tables_core import UtcDateTime
 
 
 class FingerprintRow(Base):
@@ -62,7 +39,7 @@ class FingerprintRow(Base):
     alerts: Mapped[list[str]] = mapped_column(JSON)
     tokens: Mapped[list[str]] = mapped_column(JSON)
     text: Mapped[str] = mapped_column(Text)
-    seen_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
     embedding: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
 
 
@@ -78,7 +55,7 @@ class ResolutionRow(Base):
     cause_fault: Mapped[str | None] = mapped_column(String(32), nullable=True)
     fix: Mapped[str] = mapped_column(Text)
     notes: Mapped[str] = mapped_column(Text)
-    resolved_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    resolved_at: Mapped[datetime] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str] = mapped_column(String(256))
     is_actionable: Mapped[bool] = mapped_column(Boolean)
 
@@ -96,7 +73,7 @@ class FeedbackRow(Base):
     fault: Mapped[str] = mapped_column(String(32))
     verdict: Mapped[str] = mapped_column(String(16))
     rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    given_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    given_at: Mapped[datetime] = mapped_column(UtcDateTime())
     given_by: Mapped[str] = mapped_column(String(256))
     note: Mapped[str] = mapped_column(Text)
 
