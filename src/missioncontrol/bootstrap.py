@@ -26,13 +26,17 @@ from missioncontrol.connectors.simulator import (
     SUPPORTED_FAULTS,
     SimulatorSource,
     demo_case,
+    demo_estate,
+    estate_catalog_yaml,
     generate_estate,
     simulate_incident,
 )
 from missioncontrol.domain import (
     Alert,
     AlertProblem,
+    Brief,
     CatalogEntry,
+    Diagnosis,
     IncidentId,
     LabeledCase,
     MissionControlError,
@@ -123,6 +127,27 @@ def the_demo_case() -> LabeledCase:
     As a user meets it: the engine gets the alert, not the fault's start, and finds the onset itself.
     """
     return demo_case(time_mode=TimeMode.FOUND)
+
+
+def the_demo_catalog() -> str:
+    """Return the demo estate's own Backstage catalog-info.yaml: owners, systems, tiers, teams."""
+    return estate_catalog_yaml(demo_estate())
+
+
+def offline_demo_brief(labeled: LabeledCase, diagnosis: Diagnosis, *, at: datetime) -> Brief:
+    """Return the offline demo's brief: the diagnosis with the owner and decision the live demo gives.
+
+    The same catalog (the demo estate's, through the Backstage mapping) and the same sample policy
+    as the live path, with the lowest tier on duty, so `demo --offline` names and pages the same team.
+    """
+    from missioncontrol.connectors.policyfile import read_policy
+    from missioncontrol.engine.respond import decide
+
+    entries = {e.service: e for e in backstage.parse_catalog(the_demo_catalog(), at=at).entries}
+    policy = read_policy(sample_policy_path())
+    brief = Brief(incident_id=IncidentId(labeled.case.id), generated_at=at, diagnosis=diagnosis)
+    decision = decide(brief, policy=policy, on_duty_tier=policy.tiers[0], catalog=entries.get)
+    return replace(brief, decision=decision, owner=decision.page_team)
 
 
 def export_case(labeled: LabeledCase, folder: Path, *, compress: bool) -> None:

@@ -116,6 +116,10 @@ def test_offline_demo_brief_names_the_prime_suspect() -> None:
 
     assert f"Prime suspect: {truth.service} " in out
     assert "Diagnosed in " in out
+    # The demo estate's catalog and the sample policy: the suspect's team is paged, not the symptom's.
+    assert "Owner of the prime suspect: pricing" in out
+    assert "Page: pricing (owner of the suspected cause) — pricing-oncall@example.com, #pricing-oncall" in out
+    assert "storefront" not in out
 
 
 # dataset export and investigate on the exported folder

@@ -33,7 +33,7 @@ def settings_of(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Setting
 def test_policy_check_accepts_the_sample() -> None:
     result = runner.invoke(app, ["policy", "check", str(SAMPLE_POLICY)])
     assert result.exit_code == 0, result.output
-    assert "ok — 3 tiers, 4 teams, 4 principals, 6 actions, 5 rules" in " ".join(result.output.split())
+    assert "ok — 3 tiers, 15 teams, 4 principals, 6 actions, 5 rules" in " ".join(result.output.split())
 
 
 def test_policy_check_lists_every_problem_with_its_path(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from missioncontrol.connectors.simulator import (
     SimulatorSource,
     demo_case,
     generate_estate,
+    names,
     simulate_incident,
 )
 from missioncontrol.domain import (
@@ -93,7 +94,7 @@ def test_estate_has_plausible_shape_names_and_owners() -> None:
     for service in e.services:
         p = profiles[service]
         assert re.fullmatch(r"[a-z][a-z0-9-]*", service)
-        assert p.team.startswith("team-")
+        assert p.team in names.TEAMS
         if p.kind is ServiceKind.API:
             assert 1 <= len(graph.callees(service)) <= 4, service
         else:
@@ -104,7 +105,7 @@ def test_estate_has_plausible_shape_names_and_owners() -> None:
     assert {"users-db", "auth"} <= set(e.services)
     in_degree = sorted(len(graph.callers(s)) for s in e.services)
     assert in_degree[-1] >= 8 * max(1, in_degree[len(in_degree) // 2])  # a few hubs many depend on
-    assert e.teams["api-gateway"] == "team-edge"
+    assert e.teams["api-gateway"] == "storefront"
 
 
 def test_estate_is_deterministic_per_seed() -> None:

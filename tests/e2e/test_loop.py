@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from missioncontrol import bootstrap
+from missioncontrol.connectors.backstage import parse_catalog
 
 CLI = [sys.executable, "-c", "from missioncontrol.cli.main import app; app()"]
 
@@ -38,12 +39,24 @@ def test_demo_once_serves_the_brief_of_the_incident_it_sent_over_http(tmp_path: 
     evidence = [e for h in hypotheses for e in h["evidence"]]
     assert evidence and all(e["source"].strip() and e["query"].strip() for e in evidence)
     assert not (tmp_path / "state").exists(), "the demo keeps its state in a temporary folder"
+    # The estate's Backstage catalog went over the wire: the brief names the suspect's owning team and
+    # the decision pages that team (the sample policy's contacts), not the alerting symptom's team.
+    assert brief["owner"] == "pricing"
+    decision = brief["decision"]
+    assert decision["page_team"] == "pricing"
+    symptom_team = {e.service: e.owner for e in parse_catalog(bootstrap.the_demo_catalog()).entries}[
+        "api-gateway"
+    ]
+    assert symptom_team == "storefront" != decision["page_team"]
 
 
 def test_demo_once_prints_the_brief_what_was_sent_and_the_latency(tmp_path: Path) -> None:
     out = run_cli("demo", "--once", cwd=tmp_path).stdout
 
     assert "Prime suspect: quotes-db " in out
+    assert (
+        "Owner of the prime suspect: pricing" in out and "Page: pricing (owner of the suspected cause)" in out
+    )
     assert "(CDEvents)" in out and "(OTLP/JSON)" in out and "(Alertmanager v4)" in out
     assert "Alert sent → brief stored and served after " in out
 

@@ -4,7 +4,10 @@
       ◄── Backstage catalog, CDEvents deploy, OTLP/JSON metrics, logs, spans, Alertmanager alert
       ──► incident opened by the worker, investigated, brief stored ──► printed here; server stays up
 
-`--once` exits after printing (tests, CI); `--offline` runs the engine on the case directly, no server.
+The estate's catalog (`catalog-info.yaml` from the simulator: owners, systems, tiers, teams) names the
+owning team of the suspected cause, and the shipped sample policy decides and pages that team (dry run).
+`--once` exits after printing (tests, CI); `--offline` runs the engine on the case directly, no server,
+and takes the owner and decision from the same catalog and policy.
 """
 
 import json
@@ -13,6 +16,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -85,7 +89,7 @@ def demo(
         server.start()
         up_s = time.perf_counter() - started
         with CaseSender(server.url, server.token, bootstrap.wire_formats()) as sender:
-            result = sender.drive(labeled.case, timeout_s=120)
+            result = sender.drive(labeled.case, timeout_s=120, catalog_yaml=bootstrap.the_demo_catalog())
         assert server.runtime is not None and result.incident_id is not None
         stored = server.runtime.briefs.latest_brief(IncidentId(result.incident_id))
         if stored is None:  # the poller saw it over HTTP, so the store has it
@@ -136,4 +140,6 @@ def _offline(as_json: bool) -> None:
         console.print_json(json.dumps(diagnosis_to_dict(diagnosis)))
         return
     brief(console, labeled.case, diagnosis, truth=labeled.truth)
+    # The same catalog and sample policy as the live demo name the owner and the decision.
+    brief_outcome(console, bootstrap.offline_demo_brief(labeled, diagnosis, at=datetime.now(UTC)))
     console.print(f"[dim]Diagnosed in {elapsed:.2f} s.[/]")

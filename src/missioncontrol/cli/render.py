@@ -181,7 +181,8 @@ def brief_outcome(console: Console, b: Brief) -> None:
             if decision.missing_authority:
                 lines.append(f"  because {decision.missing_authority}")
         if decision.page_team:
-            lines.append(f"Page: {decision.page_team} (owner of the suspected cause)")
+            reach = f" — {', '.join(decision.page_contacts)}" if decision.page_contacts else ""
+            lines.append(f"Page: {decision.page_team} (owner of the suspected cause){reach}")
         if decision.summary:
             lines.append(decision.summary)
         console.print(Panel("\n".join(lines), title="Decision", border_style="magenta"))

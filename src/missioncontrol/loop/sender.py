@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import yaml
 
 from missioncontrol.domain import (
     Alert,
@@ -179,10 +180,21 @@ class CaseSender:
                 continue
             raise SendError(f"POST {path} answered {answer.status_code}: {answer.text[:300]}")
 
-    def send_catalog(self, graph: ServiceGraph) -> int:
-        """POST the graph as catalog-info.yaml where the service has a catalog route; return components."""
+    def send_catalog(self, graph: ServiceGraph, *, catalog_yaml: str | None = None) -> int:
+        """POST the estate's catalog-info.yaml where the service has a catalog route; return components.
+
+        `catalog_yaml` is the estate's own catalog (owners, systems, tiers, teams); without it the
+        graph alone is sent as Components with their dependencies.
+        """
         route = next((r for r in CATALOG_ROUTES if r in self.paths()), None)
-        if route is None or not graph.services:
+        if route is None:
+            return 0
+        if catalog_yaml is not None:
+            self.post(route, catalog_yaml.encode(), content_type="application/yaml")
+            return sum(
+                1 for doc in yaml.safe_load_all(catalog_yaml) if (doc or {}).get("kind") == "Component"
+            )
+        if not graph.services:
             return 0
         self.post(route, self.formats.catalog(graph).encode(), content_type="application/yaml")
         return len(graph.services)
@@ -255,14 +267,20 @@ class CaseSender:
         where = f"incident {incident['id']} has no brief" if incident else "no incident holds the alert"
         raise SendError(f"after {timeout_s:.0f} s {where}")
 
-    def drive(self, case: Case, *, baseline: bool = True, timeout_s: float = 60.0) -> LiveResult:
-        """Send the case's world, telemetry (and its healthy reference run) and alert; await the brief."""
+    def drive(
+        self, case: Case, *, baseline: bool = True, timeout_s: float = 60.0, catalog_yaml: str | None = None
+    ) -> LiveResult:
+        """Send the case's world, telemetry (and its healthy reference run) and alert; await the brief.
+
+        `catalog_yaml`, when the estate has one, is its Backstage catalog; else the case's graph is sent.
+        """
         result = LiveResult(case_id=case.id)
         if case.alert is None:
             result.skipped = "no alert fired: nothing starts the live path"
             return result
         started = time.monotonic()
-        result.sent["catalog"] = self.send_catalog(case.graph) if case.graph is not None else 0
+        graph = case.graph if case.graph is not None else ServiceGraph(edges=frozenset())
+        result.sent["catalog"] = self.send_catalog(graph, catalog_yaml=catalog_yaml)
         result.sent["changes"] = self.send_changes(case.changes)
         if baseline:
             for key, n in self.send_telemetry(case.baseline).items():

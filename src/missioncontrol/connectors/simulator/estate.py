@@ -205,7 +205,7 @@ def _backends(
     for i in range(min(n_hubs, count)):
         hub, kind, team = names.BACKEND_HUBS[i % len(names.BACKEND_HUBS)]
         name = ServiceId(taken.take(hub))
-        backends.append(_Draft(name, ServiceKind(kind), tier, team.removeprefix("team-"), team, is_hub=True))
+        backends.append(_Draft(name, ServiceKind(kind), tier, team, team, is_hub=True))  # domain: its team
     kinds = (ServiceKind.DB, ServiceKind.CACHE, ServiceKind.QUEUE)
     for _ in range(count - len(backends)):
         domain = rng.choice(domains) if domains else "shared"

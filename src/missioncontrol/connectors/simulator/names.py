@@ -65,72 +65,87 @@ BUSINESS_SUFFIXES = ("", "-api", "-service", "-worker")
 
 # Shared services many others call, with their owners. Hubs beyond these reuse them with a number.
 BUSINESS_HUBS = (
-    ("auth", "team-identity"),
-    ("feature-flags", "team-platform"),
-    ("rate-limiter", "team-platform"),
-    ("config-service", "team-platform"),
-    ("id-generator", "team-platform"),
-    ("geo-ip", "team-platform"),
+    ("auth", "identity"),
+    ("feature-flags", "platform"),
+    ("rate-limiter", "platform"),
+    ("config-service", "platform"),
+    ("id-generator", "platform"),
+    ("geo-ip", "platform"),
 )
 
 # (name, kind, team) for shared backends; kind is a ServiceKind value.
 BACKEND_HUBS = (
-    ("users-db", "db", "team-identity"),
-    ("session-cache", "cache", "team-identity"),
-    ("events-queue", "queue", "team-data"),
-    ("audit-db", "db", "team-data"),
-    ("config-cache", "cache", "team-platform"),
-    ("jobs-queue", "queue", "team-platform"),
+    ("users-db", "db", "identity"),
+    ("session-cache", "cache", "identity"),
+    ("events-queue", "queue", "data"),
+    ("audit-db", "db", "data"),
+    ("config-cache", "cache", "platform"),
+    ("jobs-queue", "queue", "platform"),
 )
 
-ENTRY_TEAM = "team-edge"
+# Entry points belong to the team that owns the customer-facing edge.
+ENTRY_TEAM = "storefront"
 
-# Several domains per team, as in a real organisation; a domain not listed owns "team-<domain>".
+# Several domains per team, as in a real organisation; a domain not listed belongs to the platform
+# team. Team names are Backstage Group names and the response policy's team names (the shipped
+# sample policy lists every one of them), so a catalog owner is a team the policy can page.
 TEAM_OF_DOMAIN = {
-    "checkout": "team-checkout",
-    "cart": "team-checkout",
-    "wishlist": "team-checkout",
-    "payments": "team-payments",
-    "billing": "team-payments",
-    "refunds": "team-payments",
-    "ledger": "team-payments",
-    "invoicing": "team-payments",
-    "currency": "team-payments",
-    "tax": "team-payments",
-    "fraud": "team-risk",
-    "catalog": "team-catalog",
-    "reviews": "team-catalog",
-    "content": "team-catalog",
-    "media": "team-catalog",
-    "search": "team-discovery",
-    "recommendations": "team-discovery",
-    "ads": "team-discovery",
-    "pricing": "team-pricing",
-    "promotions": "team-pricing",
-    "quotes": "team-pricing",
-    "loyalty": "team-pricing",
-    "inventory": "team-fulfillment",
-    "shipping": "team-fulfillment",
-    "fulfillment": "team-fulfillment",
-    "returns": "team-fulfillment",
-    "warehouse": "team-fulfillment",
-    "routing": "team-fulfillment",
-    "geo": "team-fulfillment",
-    "orders": "team-orders",
-    "subscriptions": "team-orders",
-    "accounts": "team-identity",
-    "profile": "team-identity",
-    "notifications": "team-messaging",
-    "email": "team-messaging",
-    "support": "team-messaging",
-    "analytics": "team-data",
-    "reporting": "team-data",
+    "checkout": "checkout",
+    "cart": "checkout",
+    "wishlist": "checkout",
+    "payments": "payments",
+    "billing": "payments",
+    "refunds": "payments",
+    "ledger": "payments",
+    "invoicing": "payments",
+    "currency": "payments",
+    "tax": "payments",
+    "fraud": "risk",
+    "catalog": "catalog",
+    "reviews": "catalog",
+    "content": "catalog",
+    "media": "catalog",
+    "search": "discovery",
+    "recommendations": "discovery",
+    "ads": "discovery",
+    "pricing": "pricing",
+    "promotions": "pricing",
+    "quotes": "pricing",
+    "loyalty": "pricing",
+    "inventory": "fulfillment",
+    "shipping": "fulfillment",
+    "fulfillment": "fulfillment",
+    "returns": "fulfillment",
+    "warehouse": "fulfillment",
+    "routing": "fulfillment",
+    "geo": "fulfillment",
+    "orders": "orders",
+    "subscriptions": "orders",
+    "accounts": "identity",
+    "profile": "identity",
+    "notifications": "messaging",
+    "email": "messaging",
+    "support": "messaging",
+    "analytics": "data",
+    "reporting": "data",
 }
+
+
+FALLBACK_TEAM = "platform"
+
+# Every team an estate can name, sorted.
+TEAMS = tuple(
+    sorted(
+        {ENTRY_TEAM, FALLBACK_TEAM, *TEAM_OF_DOMAIN.values()}
+        | {team for _, team in BUSINESS_HUBS}
+        | {team for _, _, team in BACKEND_HUBS}
+    )
+)
 
 
 def team_of(domain: str) -> str:
     """Return the team owning a domain."""
-    return TEAM_OF_DOMAIN.get(domain, f"team-{domain}")
+    return TEAM_OF_DOMAIN.get(domain, FALLBACK_TEAM)
 
 
 class UniqueNames:

@@ -12,13 +12,21 @@ from missioncontrol.domain import FaultKind, LabeledCase, ServiceId, TimeMode
 DEMO_SERVICES = 24
 
 
-def demo_case(seed: int = 7, *, time_mode: TimeMode = TimeMode.GIVEN) -> LabeledCase:
+DEMO_SEED = 7
+
+
+def demo_estate(seed: int = DEMO_SEED) -> Estate:
+    """Return the demo's estate: its services, call graph and owners (`estate_catalog` has its catalog)."""
+    return generate_estate(DEMO_SERVICES, seed=seed)
+
+
+def demo_case(seed: int = DEMO_SEED, *, time_mode: TimeMode = TimeMode.GIVEN) -> LabeledCase:
     """Return the demo: errors in a backend two or three hops below an entry point, and a decoy deploy.
 
     The estate has 24 services. The failing backend's errors climb through its callers to an entry
     point, which pages; a harmless deploy lands minutes earlier on a service on that path.
     """
-    estate = generate_estate(DEMO_SERVICES, seed=seed)
+    estate = demo_estate(seed)
     hops = estate.hops_from_entry()
     # Prefer a database three hops down: the path then holds an intermediate service to blame wrongly.
     preferences = [
