@@ -20,7 +20,14 @@ from missioncontrol.connectors.casefolder import CaseFolderSource, write_case
 from missioncontrol.connectors.cdevents.encode import to_cdevents
 from missioncontrol.connectors.nezha import NezhaSource
 from missioncontrol.connectors.pagerduty import mapping as pagerduty_inbound
-from missioncontrol.connectors.prometheus import PrometheusConfig, create_source
+from missioncontrol.connectors.prometheus import (
+    PrometheusConfig,
+    PrometheusQueryError,
+    PrometheusTelemetrySource,
+    PullConfig,
+    PullingTelemetryStore,
+    create_source,
+)
 from missioncontrol.connectors.rcd import RcdSource
 from missioncontrol.connectors.simulator import (
     SUPPORTED_FAULTS,
@@ -41,6 +48,7 @@ from missioncontrol.domain import (
     LabeledCase,
     MissionControlError,
     Rejection,
+    ServiceId,
     Team,
     Telemetry,
     TimeMode,
@@ -62,7 +70,7 @@ from missioncontrol.ports import (
     Embedder,
     IncidentStore,
     KnowledgeBank,
-    TelemetrySource,
+    TelemetryStore,
 )
 from missioncontrol.settings import Settings
 from missioncontrol.storage.db import create_db_engine, migrate
@@ -74,7 +82,6 @@ from missioncontrol.storage.world import SqlWorldModel
 
 if TYPE_CHECKING:  # respond's builders import their connectors lazily, like the optional extras
     from missioncontrol.connectors.outbound import HttpOutbound
-    from missioncontrol.domain import ServiceId
     from missioncontrol.domain.respond import Policy
     from missioncontrol.engine.actions import ActionDesk
     from missioncontrol.engine.dispatch import Dispatcher
@@ -228,8 +235,13 @@ def build_runtime(settings: Settings) -> Runtime:
 
     def start_worker() -> None:
         # Bound at start, not here: other areas fill runtime.telemetry, .world, .enrichers after this.
-        investigator.telemetry = runtime.telemetry
         investigator.world = worker.world = runtime.world
+        if runtime.telemetry is not None:  # plus Prometheus series, when one is configured
+            investigator.telemetry = pulled = build_investigation_telemetry(
+                settings, runtime.telemetry, runtime.world
+            )
+            if isinstance(pulled, PullingTelemetryStore):
+                runtime.on_stop.insert(0, pulled.close)
         investigator.enrichers = tuple(runtime.enrichers)
         worker.start()
 
@@ -321,8 +333,12 @@ def _entry_points() -> list[EntryPoint]:
     return sorted(unique.values(), key=lambda ep: ep.name)
 
 
-def connector_statuses(settings: Settings) -> list[ConnectorStatus]:
-    """Return every registered connector as enabled, disabled (reason) or failed (error), by name."""
+def connector_statuses(settings: Settings, *, probe: bool = False) -> list[ConnectorStatus]:
+    """Return every registered connector as enabled, disabled (reason) or failed (error), by name.
+
+    With `probe`, an enabled pull source is also asked now whether it answers (Prometheus: its
+    build info), so a server that is down reads as failed with the error.
+    """
     statuses = []
     for ep in _entry_points():
         try:
@@ -335,8 +351,30 @@ def connector_statuses(settings: Settings) -> list[ConnectorStatus]:
             detail = f"entry point {ep.value} is not a ConnectorSpec named {ep.name!r}"
             statuses.append(ConnectorStatus(ep.name, ConnectorState.FAILED, detail))
             continue
-        statuses.append(_status(spec, settings.connectors.get(spec.name)))
+        raw = (
+            prometheus_settings(settings) if spec.name == "prometheus" else settings.connectors.get(spec.name)
+        )
+        status = _status(spec, raw)
+        if probe and spec.name == "prometheus" and status.state is ConnectorState.ENABLED:
+            status = _probe_prometheus(status, raw or {})
+        statuses.append(status)
     return statuses
+
+
+def _probe_prometheus(status: ConnectorStatus, raw: dict[str, object]) -> ConnectorStatus:
+    try:
+        source = create_source(PrometheusConfig.model_validate(raw))
+    except MissionControlError as error:
+        return replace(status, state=ConnectorState.FAILED, detail=str(error))
+    try:
+        version = source.check()
+    except PrometheusQueryError as error:
+        return replace(status, state=ConnectorState.FAILED, detail=str(error))
+    finally:
+        source.close()
+    queries = len(source.queries.queries)
+    detail = f"Prometheus {version} at {source.client.base_url}: {queries} queries per service"
+    return replace(status, detail=detail)
 
 
 def _status(spec: ConnectorSpec, raw: dict[str, object] | None) -> ConnectorStatus:
@@ -514,19 +552,47 @@ def build_world_model(
     return SqlWorldModel(engine, calls, lookback=timedelta(seconds=settings.world_lookback_s))
 
 
-def build_telemetry_sources(settings: Settings) -> tuple[TelemetrySource, ...]:
+def prometheus_settings(settings: Settings) -> dict[str, object] | None:
+    """Return the Prometheus connector's raw config: MISSIONCONTROL_CONNECTORS' entry, else the
+    PROMETHEUS_* settings when PROMETHEUS_URL is set, else None (not configured)."""
+    raw = settings.connectors.get("prometheus")
+    if raw is not None or settings.prometheus_url is None:
+        return raw
+    return {
+        "url": settings.prometheus_url,
+        "queries_file": settings.prometheus_queries,
+        "queries": settings.prometheus_query_set,
+        "service_label": settings.prometheus_service_label,
+        "step_s": settings.prometheus_step_s,
+    }
+
+
+def build_telemetry_sources(settings: Settings) -> tuple[PrometheusTelemetrySource, ...]:
     """Return the pull sources configured for investigations: Prometheus when configured.
 
     Configured by MISSIONCONTROL_CONNECTORS='{"prometheus": {"url": ...}}' (the registry's way) or by
-    MISSIONCONTROL_PROMETHEUS_URL (and _PROMETHEUS_QUERIES).
+    MISSIONCONTROL_PROMETHEUS_URL (and _PROMETHEUS_QUERIES, _QUERY_SET, _SERVICE_LABEL, _STEP_S).
     """
-    raw = settings.connectors.get("prometheus")
-    if raw is not None:
-        return (create_source(PrometheusConfig.model_validate(raw)),)
-    if settings.prometheus_url is None:
-        return ()
-    config = PrometheusConfig(url=settings.prometheus_url, queries_file=settings.prometheus_queries)
-    return (create_source(config),)
+    raw = prometheus_settings(settings)
+    return () if raw is None else (create_source(PrometheusConfig.model_validate(raw)),)
+
+
+def build_investigation_telemetry(
+    settings: Settings, store: TelemetryStore, world: "WorldModel | None" = None
+) -> TelemetryStore:
+    """Return what investigations read: `store`, plus Prometheus series of the services in scope when a
+    Prometheus is configured (scope: the services the stored samples name and the world's graph)."""
+    raw = prometheus_settings(settings)
+    if raw is None:
+        return store
+    config = PrometheusConfig.model_validate(raw)
+
+    def scope(at: datetime) -> frozenset[ServiceId]:
+        return world.graph_at(at).services if world is not None else frozenset()
+
+    return PullingTelemetryStore(
+        store, create_source(config), scope=scope, config=PullConfig(max_services=config.max_services)
+    )
 
 
 # --- respond: policy, decision, notifications, pages, actions with approval ---------------------------

@@ -121,6 +121,25 @@ class Settings(BaseSettings):
         default=None,
         description="YAML file of PromQL queries per service ({service} placeholder); unset: built-in set.",
     )
+    prometheus_query_set: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "PromQL queries per service as a JSON object of name to query with a {service} placeholder, "
+            'e.g. {"cpu_seconds_rate": "sum(rate(process_cpu_seconds_total{job=\\"{service}\\"}[1m]))"}; '
+            "PROMETHEUS_QUERIES (a file) wins. Unset: the built-in set (request and error rate, p99 "
+            "latency from the histogram, CPU, memory, up)."
+        ),
+    )
+    prometheus_service_label: str = Field(
+        default="job",
+        pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$",
+        description="Label naming the service in the built-in queries: job (OpenTelemetry), service, app.",
+    )
+    prometheus_step_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Resolution of the pulled series in seconds (widened for long windows).",
+    )
 
     web_secret: SecretStr | None = Field(
         default=None,

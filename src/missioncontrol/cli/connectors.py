@@ -24,9 +24,12 @@ STYLE = {ConnectorState.ENABLED: "green", ConnectorState.DISABLED: "yellow", Con
 
 @connectors_app.command("list")
 def list_connectors() -> None:
-    """Show every registered connector: enabled, disabled (reason) or failed (error)."""
+    """Show every registered connector: enabled, disabled (reason) or failed (error).
+
+    Configured pull sources (Prometheus) are asked whether they answer now.
+    """
     try:
-        statuses = bootstrap.connector_statuses(Settings())
+        statuses = bootstrap.connector_statuses(Settings(), probe=True)
     except MissionControlError as error:
         errors.print(f"[red]error:[/] {error}")
         raise typer.Exit(code=2) from None

@@ -2,6 +2,7 @@
 
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,21 @@ class PrometheusClient:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    def check(self, *, timeout_s: float | None = None) -> str:
+        """Return the server's version if the HTTP API answers; raise PrometheusQueryError saying why not."""
+        where = f"{self.name} {self.base_url}"
+        try:
+            response = self._http.get(
+                "/api/v1/status/buildinfo",
+                timeout=timeout_s if timeout_s is not None else self._http.timeout,
+            )
+            response.raise_for_status()
+            return str(response.json()["data"]["version"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise PrometheusQueryError(
+                f"Prometheus not reachable: {type(exc).__name__}: {exc}; source={where}"
+            ) from exc
 
     def query_range_raw(self, query: str, *, start: datetime, end: datetime, step_s: float) -> Any:
         """Return the parsed JSON of `/api/v1/query_range`; raise PrometheusQueryError on any failure."""
@@ -98,6 +114,10 @@ class PrometheusTelemetrySource:
         """Close the client's connections."""
         self.client.close()
 
+    def check(self, *, timeout_s: float | None = None) -> str:
+        """Return the server's version; raise PrometheusQueryError when its HTTP API does not answer."""
+        return self.client.check(timeout_s=timeout_s)
+
     def fetch(
         self, *, start: datetime, end: datetime, services: Collection[ServiceId]
     ) -> tuple[Telemetry, tuple[str, ...]]:
@@ -106,6 +126,11 @@ class PrometheusTelemetrySource:
         A query that fails or has no data is reported (with its query, range, step and source) and
         the others still count: one bad query never empties the whole pull.
         """
+        report = self.pull(start=start, end=end, services=services)
+        return Telemetry(metrics=report.series), report.problems
+
+    def pull(self, *, start: datetime, end: datetime, services: Collection[ServiceId]) -> "PullReport":
+        """Return what `fetch` returns, with failed queries kept apart from "no data" and warnings."""
         step = choose_step(start, end, self.queries.step_s)
         jobs = [
             (service, name, render_query(template, service))
@@ -125,17 +150,33 @@ class PrometheusTelemetrySource:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             outcomes = list(pool.map(run, jobs))
         series: list[MetricSeries] = []
-        problems: list[str] = []
+        failed: list[str] = []
+        notes: list[str] = []
         for (_, _, query), outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, str):
-                problems.append(outcome)
+                failed.append(outcome)
                 continue
             context = describe(query, start, end, step, f"{self.name} {self.client.base_url}")
             if not outcome.has_data:
-                problems.append(f"no data: {context}")
-            problems.extend(f"warning: {w}; {context}" for w in outcome.warnings)
+                notes.append(f"no data: {context}")
+            notes.extend(f"warning: {w}; {context}" for w in outcome.warnings)
             series.extend(outcome.series)
-        return Telemetry(metrics=tuple(series)), tuple(problems)
+        return PullReport(series=tuple(series), queries=len(jobs), failed=tuple(failed), notes=tuple(notes))
+
+
+@dataclass(frozen=True, slots=True)
+class PullReport:
+    """One pull: the series, how many queries ran, those that failed, and "no data" and warning lines."""
+
+    series: tuple[MetricSeries, ...]
+    queries: int
+    failed: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Return every problem line, failures first."""
+        return self.failed + self.notes
 
 
 def _unix(at: datetime) -> str:

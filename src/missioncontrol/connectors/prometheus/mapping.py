@@ -10,6 +10,7 @@ query is replaced by the service name, escaped for a PromQL string literal.
 """
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,22 +24,31 @@ PLACEHOLDER = "{service}"
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series than this
 
 # A sane starting set, by convention: process metrics of the client libraries and OpenTelemetry's
-# HTTP server semantic conventions as the Collector's Prometheus exporter names them. `job` is the
-# service, as the OpenTelemetry-to-Prometheus mapping sets it from `service.name`.
-DEFAULT_QUERIES: Mapping[str, str] = {
-    "up": 'min(up{job="{service}"})',
-    "cpu_seconds_rate": 'sum(rate(process_cpu_seconds_total{job="{service}"}[1m]))',
-    "memory_resident_bytes": 'sum(process_resident_memory_bytes{job="{service}"})',
-    "http_request_rate": 'sum(rate(http_server_request_duration_seconds_count{job="{service}"}[1m]))',
+# HTTP server semantic conventions as the Collector's Prometheus exporter names them. `{label}` is the
+# label that names the service: `job` by default, as the OpenTelemetry-to-Prometheus mapping sets it
+# from `service.name`; `service` or `app` where relabelling put the name there.
+_DEFAULT_TEMPLATES: Mapping[str, str] = {
+    "up": 'min(up{{label}="{service}"})',
+    "cpu_seconds_rate": 'sum(rate(process_cpu_seconds_total{{label}="{service}"}[1m]))',
+    "memory_resident_bytes": 'sum(process_resident_memory_bytes{{label}="{service}"})',
+    "http_request_rate": 'sum(rate(http_server_request_duration_seconds_count{{label}="{service}"}[1m]))',
     "http_error_rate": (
-        'sum(rate(http_server_request_duration_seconds_count{job="{service}",'
+        'sum(rate(http_server_request_duration_seconds_count{{label}="{service}",'
         'http_response_status_code=~"5.."}[1m]))'
     ),
     "http_latency_p99_seconds": (
         "histogram_quantile(0.99, sum by (le) "
-        '(rate(http_server_request_duration_seconds_bucket{job="{service}"}[1m])))'
+        '(rate(http_server_request_duration_seconds_bucket{{label}="{service}"}[1m])))'
     ),
 }
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def default_queries(service_label: str = "job") -> dict[str, str]:
+    """Return the built-in queries, matching the service on `service_label` (a Prometheus label name)."""
+    if not LABEL_NAME.fullmatch(service_label):
+        raise PrometheusConfigError(f"service_label: {service_label!r} is not a Prometheus label name")
+    return {name: q.replace("{label}", service_label) for name, q in _DEFAULT_TEMPLATES.items()}
 
 
 class PrometheusQueryError(MissionControlError):
@@ -47,6 +57,9 @@ class PrometheusQueryError(MissionControlError):
 
 class PrometheusConfigError(MissionControlError):
     """The query file is not what we expect; the message names the file and the field."""
+
+
+DEFAULT_QUERIES: Mapping[str, str] = default_queries()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +91,11 @@ def parse_query_config(text: str, *, source: str) -> QuerySet:
         raise PrometheusConfigError(f"{source}: not YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise PrometheusConfigError(f"{source}: expected a mapping with `queries`, got {type(raw).__name__}")
-    queries = raw.get("queries")
+    return to_query_set(raw.get("queries"), raw.get("step_s", 15.0), source=source)
+
+
+def to_query_set(queries: Any, step: Any, *, source: str) -> QuerySet:
+    """Return a checked query set: a non-empty `{name: PromQL with {service}}` and a positive step."""
     if not isinstance(queries, dict) or not queries:
         raise PrometheusConfigError(f"{source}: `queries` must be a non-empty mapping of name to PromQL")
     for name, query in queries.items():
@@ -88,7 +105,6 @@ def parse_query_config(text: str, *, source: str) -> QuerySet:
             raise PrometheusConfigError(
                 f"{source}: queries.{name}: no {PLACEHOLDER} placeholder in {query!r}"
             )
-    step = raw.get("step_s", 15.0)
     if not isinstance(step, int | float) or isinstance(step, bool) or step <= 0:
         raise PrometheusConfigError(f"{source}: step_s: expected a positive number of seconds, got {step!r}")
     return QuerySet(queries=dict(queries), step_s=float(step))
