@@ -5,6 +5,7 @@ line. Start-up runs `Runtime.on_start` hooks (migrations are done by bootstrap; 
 group-commit writer and the investigation worker); shutdown runs `Runtime.on_stop` in reverse.
 """
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,9 +21,9 @@ from missioncontrol.api import (
     routes_knowledge,
     routes_respond,
 )
-from missioncontrol.api.admission import AdmissionLimit
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.schemas import HealthOut
+from missioncontrol.api.webhooks import WebhooksFirst
 from missioncontrol.mcp.server import mount_mcp
 from missioncontrol.web import routes as web_routes
 
@@ -43,13 +44,18 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         for start in runtime.on_start:
             start()
+        # Everything built so far (modules, the app, stores, caches) lives as long as the process: out
+        # of the collector's sight, so the full collections a busy ingest triggers no longer walk it.
+        gc.freeze()
         try:
             yield
         finally:
             for stop in reversed(runtime.on_stop):
                 stop()
 
-    app = FastAPI(
+    # Admission control (shed, never queue) and the two alert webhooks run ahead of FastAPI's stack.
+    app = WebhooksFirst(
+        runtime=runtime,
         title="Mission Control",
         version="0.1.0",
         description=DESCRIPTION,
@@ -61,7 +67,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         ],
     )
     app.state.runtime = runtime
-    app.add_middleware(AdmissionLimit, limit=runtime.settings.max_inflight_ingest)  # shed, never queue
     app.include_router(routes_alerts.router)
     app.include_router(routes_incidents.router)
     app.include_router(routes_ingest.otlp_router)  # OTLP/HTTP on /v1/traces, /v1/metrics, /v1/logs

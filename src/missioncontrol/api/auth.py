@@ -13,8 +13,12 @@ import time
 from fastapi import HTTPException, Request
 
 from missioncontrol.api.runtime import Runtime, RuntimeDep
+from missioncontrol.settings import Settings
 
 SIGNATURE_HEADER = "x-missioncontrol-signature"
+NO_CREDENTIALS = (
+    f"authentication required: 'Authorization: Bearer <token>' or a signed body ({SIGNATURE_HEADER})"
+)
 
 
 def _deny(message: str) -> HTTPException:
@@ -58,37 +62,54 @@ def _token_ok(presented: str, tokens: tuple[str, ...]) -> bool:
     return any(matches)
 
 
-async def _signature_ok(request: Request, runtime: Runtime, header: str) -> None:
-    secret = runtime.settings.webhook_hmac_secret
+def bearer_denial(authorization: str, tokens: tuple[str, ...]) -> str | None:
+    """Return why an `Authorization` header value is refused, or None when it names a valid token."""
+    scheme, _, presented = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        return "Authorization must be 'Bearer <token>'"
+    if not _token_ok(presented.strip(), tokens):
+        return "bearer token is not valid"
+    return None
+
+
+def signature_denial(header: str, settings: Settings, body: bytes | None = None) -> str | None:
+    """Return why a signature header is refused, or None. Without `body` only the header is checked
+    (enabled, well-formed, inside the replay window), so a bad header is refused before the body is read."""
+    secret = settings.webhook_hmac_secret
     if secret is None:
-        raise _deny("signed requests are not enabled on this server (no webhook HMAC secret set)")
+        return "signed requests are not enabled on this server (no webhook HMAC secret set)"
     parts = dict(p.strip().split("=", 1) for p in header.split(",") if "=" in p)
     stamp, given = parts.get("t", ""), parts.get("v1", "")
     if not stamp.isdigit() or not given:
-        raise _deny(f"{SIGNATURE_HEADER} must be 't=<unix seconds>,v1=<hex HMAC-SHA256>'")
-    window = runtime.settings.webhook_replay_window_s
+        return f"{SIGNATURE_HEADER} must be 't=<unix seconds>,v1=<hex HMAC-SHA256>'"
+    window = settings.webhook_replay_window_s
     if abs(time.time() - int(stamp)) > window:
-        raise _deny(f"signature timestamp is outside the {window} s replay window")
-    body = await read_body(request, limit=runtime.settings.max_body_bytes)
+        return f"signature timestamp is outside the {window} s replay window"
+    if body is None:
+        return None
     expected = sign_body(secret.get_secret_value(), body, at=int(stamp)).split("v1=", 1)[1]
     if not hmac.compare_digest(expected.encode(), given.encode()):
-        raise _deny("signature does not match the body")
+        return "signature does not match the body"
+    return None
+
+
+async def _signature_ok(request: Request, runtime: Runtime, header: str) -> None:
+    if (why := signature_denial(header, runtime.settings)) is not None:
+        raise _deny(why)
+    body = await read_body(request, limit=runtime.settings.max_body_bytes)
+    if (why := signature_denial(header, runtime.settings, body)) is not None:
+        raise _deny(why)
 
 
 async def require_caller(request: Request, runtime: RuntimeDep) -> None:
     """Let the request through with a valid bearer token or body signature; else 401."""
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        scheme, _, presented = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not presented:
-            raise _deny("Authorization must be 'Bearer <token>'")
-        if not _token_ok(presented.strip(), runtime.api_tokens):
-            raise _deny("bearer token is not valid")
+        if (why := bearer_denial(authorization, runtime.api_tokens)) is not None:
+            raise _deny(why)
         return
     signature = request.headers.get(SIGNATURE_HEADER)
     if signature is not None:
         await _signature_ok(request, runtime, signature)
         return
-    raise _deny(
-        f"authentication required: 'Authorization: Bearer <token>' or a signed body ({SIGNATURE_HEADER})"
-    )
+    raise _deny(NO_CREDENTIALS)

@@ -1,10 +1,5 @@
 """Alert webhooks: Alertmanager (v4) and Grafana alerting. An accepted alert is committed before the 2xx."""
 
-import asyncio
-import json
-import logging
-from concurrent.futures import Future
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,12 +7,10 @@ from fastapi.responses import JSONResponse
 
 from missioncontrol.api.auth import read_body, require_caller
 from missioncontrol.api.runtime import Runtime, RuntimeDep
-from missioncontrol.api.schemas import AlertsAcceptedOut, ErrorOut, to_problem_out
-from missioncontrol.domain import Acceptance, Overloaded
+from missioncontrol.api.schemas import AlertsAcceptedOut, ErrorOut
+from missioncontrol.api.webhooks import accept
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[Depends(require_caller)])
-COMMIT_TIMEOUT_S = 10.0
 
 _WEBHOOK_BODY: dict[str, Any] = {
     "requestBody": {
@@ -69,52 +62,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _error(status: int, detail: str, *, retry_after_s: float | None = None, errors: Any = ()) -> JSONResponse:
-    headers = {"Retry-After": str(max(1, round(retry_after_s)))} if retry_after_s is not None else None
-    body = ErrorOut(detail=detail, errors=[to_problem_out(p) for p in errors])
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+class _Rendered(JSONResponse):
+    """A JSON response whose body `webhooks.accept` already rendered."""
+
+    def render(self, content: Any) -> bytes:
+        rendered: bytes = content
+        return rendered
 
 
-async def _accept(request: Request, runtime: Runtime, source: str) -> AlertsAcceptedOut | JSONResponse:
-    body = await read_body(request, limit=runtime.settings.max_body_bytes)
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        return _error(400, f"body is not valid JSON: {str(exc)[:200]}")
-    alerts, problems = runtime.alert_mappers[source](payload, received_at=datetime.now(UTC))
-    if not alerts and problems:
-        return _error(422, f"no alert in the {source} payload could be accepted", errors=problems)
-    accepted = 0
-    if alerts:
-        try:
-            future = runtime.inbox.submit(alerts)
-        except Overloaded as exc:
-            return _error(503, str(exc), retry_after_s=exc.retry_after_s)
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[Acceptance] = loop.create_future()
-        future.add_done_callback(lambda done: loop.call_soon_threadsafe(_hand_over, done, waiter))
-        try:
-            acceptance = await asyncio.wait_for(waiter, COMMIT_TIMEOUT_S)
-        except TimeoutError:
-            return _error(503, "the state store did not commit in time; resend (it is safe)", retry_after_s=2)
-        except Exception as exc:  # the store failed: nothing is acknowledged, the sender resends
-            log.warning("commit of %d %s alerts failed: %s", len(alerts), source, type(exc).__name__)
-            return _error(503, "the state store is unavailable; resend (it is safe)", retry_after_s=5)
-        accepted = acceptance.accepted
-    # Built by hand: this answer is sent thousands of times a second; AlertsAcceptedOut documents it.
-    errors = [{"index": p.index, "field": p.field, "message": p.message} for p in problems]
-    return JSONResponse({"accepted": accepted, "rejected": len(problems), "errors": errors})
-
-
-def _hand_over(done: "Future[Acceptance]", waiter: "asyncio.Future[Acceptance]") -> None:
-    if waiter.done():  # the request stopped waiting (timeout); the commit stands, a resend dedups
-        return
-    if done.cancelled():
-        waiter.cancel()
-    elif (exc := done.exception()) is not None:
-        waiter.set_exception(exc)
-    else:
-        waiter.set_result(done.result())
+async def _accept(request: Request, runtime: Runtime, source: str) -> JSONResponse:
+    # Alertmanager and Grafana are answered by `webhooks.AlertWebhooks` before the router; requests
+    # that reach the router (and PagerDuty's, from routes_ingest) get the same answer here.
+    answer = await accept(runtime, source, await read_body(request, limit=runtime.settings.max_body_bytes))
+    headers = None if answer.retry_after_s is None else {"Retry-After": str(answer.retry_after_s)}
+    return _Rendered(answer.body, status_code=answer.status, headers=headers)
 
 
 @router.post(
