@@ -6,11 +6,11 @@ inside its one transaction per batch.
 """
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, Table, func, select, update
 
 from missioncontrol.domain import (
     Alert,
@@ -87,6 +87,21 @@ def _sqlite_row(a: Alert) -> tuple[Any, ...]:
     return (row[0], row[1].strftime(_SQLITE_TIME), *row[2:9], row[9].strftime(_SQLITE_TIME))
 
 
+def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run `sql` (`%s` placeholders, `{true}`/`{false}`) once per row through the driver."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(sql.replace("%s", "?").format(true=1, false=0), rows)
+    else:
+        conn.exec_driver_sql(sql.format(true="true", false="false"), rows)
+
+
+def _time_binder(conn: Connection) -> Callable[[datetime], Any]:
+    """Return how a tz-aware time is bound at the driver, as `UtcDateTime` stores it on this database."""
+    if conn.dialect.name == "sqlite":
+        return lambda at: at.astimezone(UTC).strftime(_SQLITE_TIME)
+    return lambda at: at.astimezone(UTC)
+
+
 def _to_alert(row: Any) -> Alert:
     return Alert(
         fingerprint=row.fingerprint,
@@ -154,71 +169,100 @@ class SqlIncidentStore:
             return {f: IncidentId(i) for f, i in conn.execute(query.order_by(ALERTS.c.id))}
 
     def record_placements(self, placements: Sequence[Placement]) -> tuple[IncidentId, ...]:
-        """Open/extend incidents as decided, mark the alerts processed; return the incidents touched."""
-        touched: dict[IncidentId, None] = {}
+        """Open/extend incidents as decided, mark the alerts processed; return the incidents touched.
+
+        A grouping pass places up to a thousand alerts while ingest runs beside it, so this is a fixed
+        handful of statements per pass (driver-level executemany), not a few per alert or incident.
+        """
+        touched: dict[IncidentId, None] = {p.incident_id: None for p in placements}
+        if not placements:
+            return ()
         now = datetime.now(UTC)
+        opening: dict[IncidentId, Placement] = {}
+        for p in placements:
+            if p.opens_incident:
+                opening.setdefault(p.incident_id, p)
         with self.engine.begin() as conn:
-            for p in placements:
-                if p.opens_incident and p.incident_id not in touched:
-                    exists = conn.execute(
-                        select(INCIDENTS.c.id).where(INCIDENTS.c.id == p.incident_id)
-                    ).first()
-                    if exists is None:
-                        conn.execute(
-                            INCIDENTS.insert().values(
-                                id=p.incident_id,
-                                title=p.title or p.alert.name,
-                                status=IncidentStatus.OPEN.value,
-                                severity=p.alert.severity.value,
-                                symptom=p.alert.service,
-                                opened_at=p.alert.started_at,
-                                updated_at=now,
-                                resolved_at=None,
-                            )
-                        )
-                touched[p.incident_id] = None
-            if placements:
-                mark = (
-                    update(ALERTS)
-                    .where(ALERTS.c.fingerprint == bindparam("b_fp"), ALERTS.c.starts_at == bindparam("b_at"))
-                    .values(incident_id=bindparam("b_incident"), is_processed=True)
-                )
+            if opening:
+                known = select(INCIDENTS.c.id).where(INCIDENTS.c.id.in_(sorted(opening)))
+                for existing in conn.execute(known).scalars():
+                    opening.pop(IncidentId(existing), None)
+            if opening:
                 conn.execute(
-                    mark,
-                    [
-                        {"b_fp": p.alert.fingerprint, "b_at": p.alert.started_at, "b_incident": p.incident_id}
-                        for p in placements
-                    ],
-                )
-                conn.execute(
-                    REASONS.insert(),
+                    INCIDENTS.insert(),
                     [
                         {
-                            "incident_id": p.incident_id,
-                            "fingerprint": p.reason.fingerprint,
-                            "rule": p.reason.rule,
-                            "explanation": p.reason.explanation,
-                            "at": p.reason.at,
+                            "id": p.incident_id,
+                            "title": p.title or p.alert.name,
+                            "status": IncidentStatus.OPEN.value,
+                            "severity": p.alert.severity.value,
+                            "symptom": p.alert.service,
+                            "opened_at": p.alert.started_at,
+                            "updated_at": now,
+                            "resolved_at": None,
                         }
-                        for p in placements
+                        for p in opening.values()
                     ],
                 )
-            for incident_id in touched:
-                self._refresh_state(conn, incident_id, now)
+            at = _time_binder(conn)
+            _executemany(
+                conn,
+                "UPDATE alerts SET incident_id = %s, is_processed = {true} "
+                "WHERE fingerprint = %s AND starts_at = %s",
+                [(p.incident_id, p.alert.fingerprint, at(p.alert.started_at)) for p in placements],
+            )
+            _executemany(
+                conn,
+                "INSERT INTO grouping_reasons (incident_id, fingerprint, rule, explanation, at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (
+                        p.incident_id,
+                        p.reason.fingerprint,
+                        p.reason.rule,
+                        p.reason.explanation,
+                        at(p.reason.at),
+                    )
+                    for p in placements
+                ],
+            )
+            self._refresh_states(conn, placements, at(now))
         return tuple(touched)
 
-    def _refresh_state(self, conn: Connection, incident_id: IncidentId, now: datetime) -> None:
-        counts = conn.execute(
-            select(ALERTS.c.severity, ALERTS.c.status, func.count())
-            .where(ALERTS.c.incident_id == incident_id)
-            .group_by(ALERTS.c.severity, ALERTS.c.status)
-        ).all()
-        severity = max((Severity(r[0]) for r in counts), key=RANK.__getitem__, default=Severity.UNKNOWN)
-        is_resolved = bool(counts) and all(r[1] == AlertStatus.RESOLVED.value for r in counts)
-        values: dict[str, Any] = {"severity": severity.value, "updated_at": now}
-        if is_resolved:
-            values.update(status=IncidentStatus.RESOLVED.value, resolved_at=now)
-        conn.execute(update(INCIDENTS).where(INCIDENTS.c.id == incident_id).values(**values))
+    def _refresh_states(self, conn: Connection, placements: Sequence[Placement], now: object) -> None:
+        # An incident's severity is its worst alert's: an alert's severity never changes, so the worst
+        # of the stored one and the newly placed alerts' is enough, without reading its alerts again.
+        worst: dict[str, Severity] = {}
+        for p in placements:
+            held = worst.get(p.incident_id, Severity.UNKNOWN)
+            worst[p.incident_id] = max(held, p.alert.severity, key=RANK.__getitem__)
+        stored = select(INCIDENTS.c.id, INCIDENTS.c.severity).where(INCIDENTS.c.id.in_(sorted(worst)))
+        for incident_id, severity in conn.execute(stored):
+            worst[incident_id] = max(worst[incident_id], Severity(severity), key=RANK.__getitem__)
+        _executemany(
+            conn,
+            "UPDATE incidents SET severity = %s, updated_at = %s WHERE id = %s",
+            [(severity.value, now, i) for i, severity in worst.items()],
+        )
+        # It is resolved once every alert of it is: only a placed resolution can make that so.
+        resolving = sorted({p.incident_id for p in placements if p.alert.status is AlertStatus.RESOLVED})
+        if not resolving:
+            return
+        still_open = set(
+            conn.execute(
+                select(ALERTS.c.incident_id)
+                .where(ALERTS.c.incident_id.in_(resolving), ALERTS.c.status != AlertStatus.RESOLVED.value)
+                .distinct()
+            ).scalars()
+        )
+        resolved = [(now, i) for i in resolving if i not in still_open]
+        if resolved:
+            _executemany(
+                conn,
+                f"UPDATE incidents SET status = '{IncidentStatus.RESOLVED.value}', resolved_at = %s "
+                "WHERE id = %s",
+                resolved,
+            )
 
     def incident(self, incident_id: IncidentId) -> Incident | None:
         """Return one incident with its alerts and grouping reasons, or None."""
