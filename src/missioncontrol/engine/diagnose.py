@@ -46,6 +46,7 @@ from missioncontrol.engine.rank import (
 from missioncontrol.engine.traces import (
     ErrorOrigins,
     NetworkShift,
+    SpanTree,
     TimeShift,
     broken_calls,
     call_edges,
@@ -102,6 +103,7 @@ class Engine:
         after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s, scope)
         after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
         log_spans = _log_spans(case, window, cfg.log_lookback_s, scope, after_spans)
+        after_tree, reference_tree = SpanTree(after_spans), SpanTree(reference_spans)
         # The analyzers are independent; each returns a value and they are merged in a fixed order,
         # so the number of workers never changes the answer.
         with ThreadPoolExecutor(max_workers=cfg.workers) as pool:
@@ -120,9 +122,9 @@ class Engine:
                 after_spans=log_spans[0],
                 reference_spans=log_spans[1],
             )
-            time_shifts = pool.submit(_time_shifts, after_spans, reference_spans)
+            time_shifts = pool.submit(_time_shifts, after_tree, reference_tree)
             origins = pool.submit(lambda: (error_origins(after_spans), error_origins(reference_spans)))
-            calls = pool.submit(broken_calls, after_spans, reference_spans)
+            calls = pool.submit(broken_calls, after_tree, reference_tree)
         log_findings = log_findings_.result()
         findings = _gather(
             scope,
@@ -277,7 +279,7 @@ def _log_spans(
 
 
 def _time_shifts(
-    after: Sequence[Span], reference: Sequence[Span]
+    after: SpanTree, reference: SpanTree
 ) -> tuple[dict[ServiceId, TimeShift], dict[ServiceId, NetworkShift]]:
     now, before = span_times(after), span_times(reference)
     return self_time_shifts(now, before), network_shifts(now, before)

@@ -43,15 +43,14 @@ _HAS_DIGIT = re.compile(r"\d")
 
 def mask(message: str, *, head_tokens: int = HEAD_TOKENS) -> str:
     """Return the head of the message with variable fields replaced by placeholders."""
-    tokens = message.split()[:head_tokens]
-    for i, token in enumerate(tokens):
-        # Every variable field we mask holds a digit; most words hold none, and skipping them
-        # keeps masking cheap on busy services.
-        if _HAS_DIGIT.search(token):
-            for pattern, placeholder in _MASKS:
-                token = pattern.sub(placeholder, token)
-            tokens[i] = token
-    return " ".join(tokens)
+    head = " ".join(message.split()[:head_tokens])
+    # Variable fields hold digits (and no pattern spans a space, so masking the joined head equals
+    # masking word by word); a head with no digit, common on busy services, needs no masking at all.
+    if _HAS_DIGIT.search(head) is None:
+        return head
+    for pattern, placeholder in _MASKS:
+        head = pattern.sub(placeholder, head)
+    return head
 
 
 def is_warning_line(record: LogRecord) -> bool:
@@ -185,7 +184,20 @@ def find_template_shifts(
     errorish: dict[int, bool] = {}
     warningish: dict[int, bool] = {}
 
+    # Many lines repeat word for word (no id in them): their cluster is known without masking.
+    cluster_of_line: dict[tuple[ServiceId, str, str], int] = {}
+
     def cluster(record: LogRecord) -> int:
+        line_key = (record.service, record.message, record.level)
+        known = cluster_of_line.get(line_key)
+        if known is not None:
+            return known
+        found = _cluster_masked(record)
+        if len(cluster_of_line) < 200_000:  # bounded: a line per request id would never repeat
+            cluster_of_line[line_key] = found
+        return found
+
+    def _cluster_masked(record: LogRecord) -> int:
         masked = mask(record.message)
         key = (record.service, masked, record.level)
         found = cluster_of.get(key)

@@ -4,6 +4,7 @@ The engine reasons about families (is this CPU? latency seen by the server or by
 never about one vendor's exact names, so a new exporter needs at most a new row here.
 """
 
+import functools
 import re
 from enum import StrEnum
 
@@ -115,6 +116,7 @@ FAULT_OF: dict[Family, FaultKind] = {
 }
 
 
+@functools.lru_cache(maxsize=65_536)  # an estate has few metric names and many series of each
 def family_of(metric: str) -> Family:
     """Return the signal family of a metric name (`CpuUsageRate(%)` → CPU, `latency_p99` → LATENCY)."""
     words = tokens_of(metric)

@@ -9,6 +9,32 @@ import numpy as np
 from missioncontrol.domain import ServiceGraph, ServiceId, Span
 from missioncontrol.engine.logs import SPAN_MARK, BrokenPair, find_broken_pairs, pairs_together
 
+SpanKey = tuple[str, str]  # (trace id, span id): span ids need only be unique within their trace
+
+
+class SpanTree:
+    """The spans of one period indexed by identity and by parent.
+
+    Several analyses walk the same spans' parent links; at thousands of services building these
+    maps is a good part of their cost, so a diagnosis builds them once per period and shares them.
+    """
+
+    __slots__ = ("by_id", "children", "spans")
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        self.spans = spans
+        self.by_id: dict[SpanKey, Span] = {}
+        self.children: defaultdict[SpanKey, list[Span]] = defaultdict(list)
+        for s in spans:
+            self.by_id[(s.trace_id, s.span_id)] = s
+            if s.parent_span_id is not None:
+                self.children[(s.trace_id, s.parent_span_id)].append(s)
+
+
+def tree_of(spans: "Sequence[Span] | SpanTree") -> SpanTree:
+    """Return `spans` as a `SpanTree`, building it unless it is one already."""
+    return spans if isinstance(spans, SpanTree) else SpanTree(spans)
+
 
 def call_edges(spans: Iterable[Span]) -> set[tuple[ServiceId, ServiceId]]:
     """Return caller → callee service pairs: a span whose parent span sits in another service."""
@@ -47,7 +73,7 @@ class SpanTimes:
     edge_ms: dict[Edge, list[float]]  # per caller → callee: time of the call outside the callee
 
 
-def span_times(spans: Sequence[Span]) -> SpanTimes:
+def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
     """Split span time into each service's own work and the time spent on calls between services.
 
     Self time is a span's duration minus the part covered by its direct children, so latency
@@ -56,13 +82,11 @@ def span_times(spans: Sequence[Span]) -> SpanTimes:
     time is the wire and the client library, so it is booked to the edge, not to the caller —
     that is where a network delay on either end shows up.
     """
-    children: defaultdict[tuple[str, str], list[Span]] = defaultdict(list)
-    for s in spans:
-        if s.parent_span_id is not None:
-            children[(s.trace_id, s.parent_span_id)].append(s)
+    tree = tree_of(spans)
+    children = tree.children
     own: defaultdict[ServiceId, list[float]] = defaultdict(list)
     edges: defaultdict[Edge, list[float]] = defaultdict(list)
-    for s in spans:
+    for s in tree.spans:
         kids = children.get((s.trace_id, s.span_id))
         if kids is None:
             # A leaf (most spans): all of its time is its own; skip the interval sweep below.
@@ -235,7 +259,7 @@ MAX_REFERENCE_ENTRIES = 500
 
 
 def broken_calls(
-    after: Sequence[Span], reference: Sequence[Span], *, max_trace_ids: int = 200
+    after: "Sequence[Span] | SpanTree", reference: "Sequence[Span] | SpanTree", *, max_trace_ids: int = 200
 ) -> tuple[BrokenPair, ...]:
     """Find operations that stopped making a call, and calls that stopped reaching their callee.
 
@@ -261,15 +285,12 @@ def broken_calls(
     callee_of: dict[tuple[ServiceId, str], ServiceId] = {}
 
     def held_by_entries(
-        spans: Sequence[Span], *, learn: bool, openers: frozenset[tuple[ServiceId, str]] | None = None
+        tree: SpanTree, *, learn: bool, openers: frozenset[tuple[ServiceId, str]] | None = None
     ) -> tuple[dict[tuple[ServiceId, str], set[int]], dict[tuple[ServiceId, str], tuple[float, str]]]:
+        spans = tree.spans
         if not spans:
             return {}, {}
-        by_id = {(s.trace_id, s.span_id): s for s in spans}
-        kids: defaultdict[tuple[str, str], list[Span]] = defaultdict(list)
-        for s in spans:
-            if s.parent_span_id is not None:
-                kids[(s.trace_id, s.parent_span_id)].append(s)
+        by_id, kids = tree.by_id, tree.children
         # A span still open when the data ends may simply not have made its calls yet.
         last_start = max(s.start_ns for s in spans)
         held: dict[tuple[ServiceId, str], set[int]] = {}
@@ -314,10 +335,10 @@ def broken_calls(
         return held, meta
 
     seen: Counter[tuple[ServiceId, str]] = Counter()
-    before, _ = held_by_entries(reference, learn=True)
+    before, _ = held_by_entries(tree_of(reference), learn=True)
     learned = pairs_together(before)
     openers = frozenset((service, texts[a].removeprefix(SPAN_MARK)) for service, a, _ in learned if a < 0)
-    now, meta = held_by_entries(after, learn=False, openers=openers)
+    now, meta = held_by_entries(tree_of(after), learn=False, openers=openers)
 
     def kind(c: int) -> str:
         return "op" if c < 0 else texts[c].split(" ", 1)[0]
