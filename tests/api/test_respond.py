@@ -248,3 +248,12 @@ def test_a_resolved_incident_resolves_its_page(live, loopback_receiver) -> None:
         "event_action": "resolve",
         "dedup_key": triggers[0]["dedup_key"],
     }
+
+
+def test_audit_paging_past_any_stored_seq_is_refused_by_name_not_a_server_error(live) -> None:
+    """Found by the OpenAPI fuzz: after_seq beyond the INTEGER column failed in the driver as a 500."""
+    server, _ = live
+    huge = server.client.get(f"/api/v1/audit?after_seq={2**63}", headers=auth("dave"))
+    assert huge.status_code == 422 and huge.json()["detail"].startswith("query.after_seq:"), huge.text
+    last = server.client.get(f"/api/v1/audit?after_seq={2**31 - 1}", headers=auth("dave"))
+    assert last.status_code == 200 and last.json() == []

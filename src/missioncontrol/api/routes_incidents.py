@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from missioncontrol.api.auth import require_caller
 from missioncontrol.api.runtime import RuntimeDep
 from missioncontrol.api.schemas import (
+    CALLER_ERRORS,
     BriefOut,
     ErrorOut,
     IncidentOut,
@@ -17,7 +18,12 @@ from missioncontrol.api.schemas import (
 )
 from missioncontrol.domain import IncidentId, IncidentStatus
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"], dependencies=[Depends(require_caller)])
+router = APIRouter(
+    prefix="/api/v1/incidents",
+    tags=["incidents"],
+    dependencies=[Depends(require_caller)],
+    responses=CALLER_ERRORS,
+)
 _NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such incident."}
 }

@@ -82,6 +82,41 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": IngestErrorOut, "description": "The store is not configured or failed: retry later."},
 }
 
+# These routes read their bodies raw (one event, or a JSON array of them), so FastAPI cannot see them:
+# the spec says so, and a fuzzer or client generator sends a body instead of none.
+_JSON_EVENTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {
+                "schema": {
+                    "anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}],
+                    "description": "One event, or a JSON array of them.",
+                }
+            }
+        },
+    }
+}
+_GITHUB_DELIVERY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}}},
+    "parameters": [
+        {
+            "name": "X-GitHub-Event",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "examples": ["deployment_status"]},
+            "description": "deployment, deployment_status or ping; anything else is rejected by name.",
+        },
+        {
+            "name": "X-Hub-Signature-256",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "sha256=<hex HMAC of the body> when a GitHub webhook secret is configured.",
+        },
+    ],
+}
+
 
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -246,6 +281,7 @@ async def _record_changes(
     response_model=ChangesRecordedOut,
     responses=_ERRORS,
     dependencies=[Depends(require_caller)],
+    openapi_extra=_JSON_EVENTS_BODY,
     summary="Receive CDEvents (service.deployed, upgraded, rolledback)",
 )
 async def post_cdevents(request: Request, runtime: RuntimeDep) -> ChangesRecordedOut | JSONResponse:
@@ -272,6 +308,7 @@ def _github_signature_ok(secret: str, body: bytes, header: str) -> bool:
     "/changes/github",
     response_model=ChangesRecordedOut,
     responses=_ERRORS,
+    openapi_extra=_GITHUB_DELIVERY,
     summary="Receive GitHub deployment and deployment_status webhooks",
 )
 async def post_github(request: Request, runtime: RuntimeDep) -> ChangesRecordedOut | JSONResponse:
@@ -362,6 +399,7 @@ async def post_backstage(request: Request, runtime: RuntimeDep) -> CatalogRecord
     response_model=AlertsAcceptedOut,
     responses=ALERT_ERRORS,
     dependencies=[Depends(require_caller)],
+    openapi_extra=_JSON_EVENTS_BODY,
     tags=["alerts"],
     summary="Receive PagerDuty Events API v2 events (trigger, acknowledge, resolve)",
 )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from missioncontrol.api.auth import require_caller
 from missioncontrol.api.runtime import Runtime, RuntimeDep
-from missioncontrol.api.schemas import ErrorOut
+from missioncontrol.api.schemas import BODY_ERRORS, CALLER_ERRORS, ErrorOut
 from missioncontrol.api.schemas_knowledge import (
     AlertOutcomeOut,
     FeedbackCreate,
@@ -28,7 +28,9 @@ from missioncontrol.engine.learn import alert_outcomes, remember_brief, service_
 from missioncontrol.engine.resolve import resolve_incident
 from missioncontrol.ports import KnowledgeBank
 
-router = APIRouter(prefix="/api/v1", tags=["knowledge"], dependencies=[Depends(require_caller)])
+router = APIRouter(
+    prefix="/api/v1", tags=["knowledge"], dependencies=[Depends(require_caller)], responses=CALLER_ERRORS
+)
 _ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such incident."},
     409: {"model": ErrorOut, "description": "The incident has no brief yet (investigation running)."},
@@ -62,7 +64,7 @@ def _known(runtime: Runtime, incident_id: str) -> KnowledgeBank:
 @router.post(
     "/incidents/{incident_id}/resolve",
     response_model=ResolutionOut,
-    responses=_ERRORS,
+    responses={**_ERRORS, **BODY_ERRORS},
     summary="Record the confirmed cause and fix of an incident",
 )
 def resolve(incident_id: str, body: ResolutionCreate, runtime: RuntimeDep) -> ResolutionOut:
@@ -89,7 +91,7 @@ def resolve(incident_id: str, body: ResolutionCreate, runtime: RuntimeDep) -> Re
 @router.post(
     "/incidents/{incident_id}/feedback",
     response_model=FeedbackOut,
-    responses=_ERRORS,
+    responses={**_ERRORS, **BODY_ERRORS},
     summary="Confirm or reject one hypothesis of an incident's brief",
 )
 def feedback(incident_id: str, body: FeedbackCreate, runtime: RuntimeDep) -> FeedbackOut:

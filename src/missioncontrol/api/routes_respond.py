@@ -20,7 +20,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from missioncontrol.api.runtime import Runtime, RuntimeDep
-from missioncontrol.api.schemas import ErrorOut
+from missioncontrol.api.schemas import BODY_ERRORS, ErrorOut
 from missioncontrol.api.schemas_respond import (
     ActionCreate,
     ActionRequestOut,
@@ -40,6 +40,7 @@ from missioncontrol.domain.respond import InvalidAction, NotAllowed, Principal, 
 from missioncontrol.engine.actions import ActionDesk
 
 _ERRORS: dict[int | str, dict[str, object]] = {
+    **BODY_ERRORS,
     401: {"model": ErrorOut, "description": "No bearer token, or not a policy principal's."},
     403: {
         "model": ErrorOut,
@@ -47,7 +48,10 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     },
     404: {"model": ErrorOut, "description": "No such action request."},
     409: {"model": ErrorOut, "description": "The request is in a state that does not allow this."},
-    422: {"model": ErrorOut, "description": "Unknown action or arguments the policy does not accept."},
+    422: {
+        "model": ErrorOut,
+        "description": "An invalid field, an unknown action or arguments the policy does not accept.",
+    },
     503: {"model": ErrorOut, "description": "No policy is configured on this server."},
 }
 
@@ -85,6 +89,9 @@ def require_principal(request: Request, runtime: RuntimeDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(require_principal)]
+# Audit seqs are a 32-bit INTEGER column on PostgreSQL (and SQLite binds at most 64 bits): a larger
+# `after_seq` is refused by name as 422 rather than failing in the driver as a 500.
+MAX_SEQ = 2**31 - 1
 router = APIRouter(prefix="/api/v1", tags=["respond"], responses=_ERRORS)
 
 
@@ -162,7 +169,7 @@ def run_action(request_id: str, runtime: RuntimeDep, who: PrincipalDep) -> RunOu
 def read_audit(
     runtime: RuntimeDep,
     _who: PrincipalDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntryOut]:
     """Return audit entries after `after_seq`, oldest first (page with the last seq you saw)."""

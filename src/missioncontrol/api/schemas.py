@@ -39,6 +39,19 @@ class ErrorOut(BaseModel):
     errors: list[ProblemOut] = Field(default_factory=list)
 
 
+# Answers any authenticated route can give besides its own. FastAPI would document 422 as its own
+# `HTTPValidationError` (a list of errors), but app.py answers a request that fails validation with
+# one `ErrorOut` sentence naming the field; the spec says what the server sends.
+CALLER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No valid bearer token or body signature."},
+    422: {"model": ErrorOut, "description": "A parameter or body field is invalid; `detail` names it."},
+}
+# A JSON body that is not UTF-8 cannot be parsed at all: FastAPI answers 400 before validation.
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body cannot be parsed (not UTF-8 text)."},
+}
+
+
 class AlertOut(_Out):
     fingerprint: str
     name: str
