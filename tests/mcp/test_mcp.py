@@ -9,13 +9,14 @@ from typing import Any
 
 import anyio
 import httpx2
+import pytest
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from mcp import Client
 from missioncontrol.domain import ServiceGraph
 from missioncontrol.mcp.server import build_server
-from missioncontrol.mcp.tools import Tools
+from missioncontrol.mcp.tools import ToolError, Tools
 
 TOOLS = {
     "list_incidents",
@@ -147,3 +148,19 @@ def test_missionctl_mcp_serves_over_stdio(tmp_path: Path, incident_factory: Any,
             assert json.dumps(why).count("H1.E") == 2  # the top hypothesis carries two evidence items
 
     anyio.run(main)
+
+
+def test_times_no_store_can_hold_are_refused_by_name(estate: Any) -> None:
+    """Found by the fuzz in tests/api/test_openapi_fuzz.py: year 1 crashed in the world model's lookback
+    (OverflowError), reaching the agent as a bare "Error executing tool" with no reason."""
+    from tests.web.conftest import GRAPH
+
+    tools = Tools(estate.store, estate.store, world=StaticWorld(GRAPH))
+    for at in ("0001-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        with pytest.raises(ToolError, match=r"^at='.*' is outside 1970\.\.2299"):
+            tools.service_graph_as_of(at)
+    with pytest.raises(ToolError, match=r"^start='0001-01-01T00:00:00' is outside 1970\.\.2299"):
+        Tools(estate.store, estate.store, telemetry=object(), diagnoser=object()).investigate_service(  # type: ignore[arg-type]
+            "checkout", "0001-01-01T00:00:00", "0001-01-01T01:00:00"
+        )
+    assert tools.service_graph_as_of("2026-12-02T09:12:00Z")["at"] == "2026-12-02T09:12:00+00:00"
