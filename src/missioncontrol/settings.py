@@ -22,7 +22,12 @@ class Settings(BaseSettings):
         default_factory=default_data_root,
         description="Root folder of the benchmark datasets (nezha/, rcd-sockshop/).",
     )
-    workers: int = Field(default=4, ge=1, le=64, description="Analyzer threads per investigation.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Analyzer threads per diagnosis (1 runs them inline: fastest under the GIL).",
+    )
     state_dir: Path = Field(
         default=Path(".missioncontrol"),
         description="Where the embedded defaults keep their files: SQLite state and chDB telemetry.",
