@@ -146,7 +146,8 @@ def bench_table(report: dict[str, Any]) -> Group:
 def scale_table(rows: Sequence[dict[str, Any]]) -> Table:
     """Return the diagnosis-time table per estate size."""
     table = Table(title="Diagnosis time by estate size (simulated)")
-    for col in ("services", "telemetry", "cases", "p50 s", "p99 s", "max s", "top-1 hits"):
+    columns = ("services", "telemetry", "cases", "p50 s", "p99 s", "max s", "CPU p50 s", "CPU p99 s")
+    for col in (*columns, "top-1 hits", "load"):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
@@ -156,7 +157,10 @@ def scale_table(rows: Sequence[dict[str, Any]]) -> Table:
             f"{r['p50_s']:.3f}",
             f"{r['p99_s']:.3f}",
             f"{r['max_s']:.3f}",
+            f"{r['cpu_p50_s']:.3f}",
+            f"{r['cpu_p99_s']:.3f}",
             f"{r['top1_hits']}/{r['cases']}",
+            f"{r['load_average']:.1f}",
         )
     return table
 
