@@ -255,3 +255,6 @@ def test_routes_that_read_their_body_raw_document_it(live: Live) -> None:
         assert body["required"] and "application/json" in body["content"], path
     github = {p["name"]: p for p in paths["/api/v1/changes/github"]["post"]["parameters"]}
     assert github["X-GitHub-Event"]["required"] and github["X-GitHub-Event"]["in"] == "header"
+    assert github["X-GitHub-Event"]["schema"]["enum"] == ["deployment", "deployment_status", "ping"]
+    empty = live.client.post("/api/v1/changes/github", json={}, headers={"X-GitHub-Event": ""})
+    assert empty.status_code == 400 and "X-GitHub-Event" in empty.json()["detail"]

@@ -106,6 +106,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         assert client.post(AM, json=payload(am_alert("fuzz-1", "checkout"))).status_code == 200
         incidents = live.wait_for("the seeded incident", lambda: client.get("/api/v1/incidents").json())
         incident_id = incidents[0]["id"]  # type: ignore[index]
+        brief = f"/api/v1/incidents/{incident_id}/brief"  # resolve, feedback and similar need one
+        live.wait_for("the seeded incident's brief", lambda: client.get(brief).status_code == 200)
         made = client.post(
             f"/api/v1/incidents/{incident_id}/actions",
             json={"action": "restart", "service": "checkout", "params": {"namespace": "shop"}},

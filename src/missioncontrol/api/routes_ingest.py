@@ -104,7 +104,8 @@ _GITHUB_DELIVERY: dict[str, Any] = {
             "name": "X-GitHub-Event",
             "in": "header",
             "required": True,
-            "schema": {"type": "string", "examples": ["deployment_status"]},
+            # The events connectors/github maps, and GitHub's ping; any other is refused by name (422).
+            "schema": {"type": "string", "enum": ["deployment", "deployment_status", "ping"]},
             "description": "deployment, deployment_status or ping; anything else is rejected by name.",
         },
         {
