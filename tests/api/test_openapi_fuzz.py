@@ -168,6 +168,27 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(see
     assert not failures, "\n\n".join(f"== {label}\n{why}" for label, why in failures.items())
 
 
+def test_every_operation_the_spec_secures_refuses_a_caller_without_credentials(seeded: Seeded) -> None:
+    """The spec's `security` is documentation (api/security_docs.py); this holds the routes to it."""
+    spec = seeded.live.client.get("/openapi.json").json()
+    secured = 0
+    with httpx.Client(base_url=seeded.live.url, timeout=30) as anonymous:
+        for path, operations in spec["paths"].items():
+            for method, operation in operations.items():
+                if not operation.get("security"):
+                    continue
+                secured += 1
+                url = path.format(
+                    **{p["name"]: "x" for p in operation.get("parameters", ()) if p["in"] == "path"}
+                )
+                response = anonymous.request(
+                    method, url, content=b"{}", headers={"content-type": "application/json"}
+                )
+                assert response.status_code == 401, (method, path, response.status_code, response.text)
+                assert response.headers["www-authenticate"] == "Bearer", (method, path)
+    assert secured == len([1 for ops in spec["paths"].values() for _ in ops]) - 1  # all but /healthz
+
+
 # --- MCP (not in the OpenAPI spec: a mount speaking JSON-RPC over streamable HTTP) -------------------
 
 OFFSETS = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(

@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from missioncontrol.api.auth import read_body, require_caller
+from missioncontrol.api.auth import read_body
 from missioncontrol.api.runtime import Runtime, RuntimeDep
 from missioncontrol.api.schemas import AlertsAcceptedOut, ErrorOut
+from missioncontrol.api.security_docs import CALLER
 from missioncontrol.api.webhooks import accept
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=[Depends(require_caller)])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], dependencies=CALLER)
 
 _WEBHOOK_BODY: dict[str, Any] = {
     "requestBody": {

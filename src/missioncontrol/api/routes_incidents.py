@@ -2,9 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
-from missioncontrol.api.auth import require_caller
 from missioncontrol.api.runtime import RuntimeDep
 from missioncontrol.api.schemas import (
     CALLER_ERRORS,
@@ -16,12 +15,13 @@ from missioncontrol.api.schemas import (
     to_incident_out,
     to_incident_summary_out,
 )
+from missioncontrol.api.security_docs import CALLER
 from missioncontrol.domain import IncidentId, IncidentStatus
 
 router = APIRouter(
     prefix="/api/v1/incidents",
     tags=["incidents"],
-    dependencies=[Depends(require_caller)],
+    dependencies=CALLER,
     responses=CALLER_ERRORS,
 )
 _NOT_FOUND: dict[int | str, dict[str, object]] = {

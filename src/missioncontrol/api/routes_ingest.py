@@ -15,7 +15,7 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -30,6 +30,7 @@ from missioncontrol.api.schemas_ingest import (
     IngestErrorOut,
     to_rejection_out,
 )
+from missioncontrol.api.security_docs import BEARER, CALLER, SIGNED_BODY
 from missioncontrol.domain import MissionControlError, Rejection
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ GRPC_UNAVAILABLE = 14
 INFLATE_FACTOR = 8  # a compressed body may inflate to this many times the body limit, no more
 REJECTIONS_SHOWN = 20
 
-otlp_router = APIRouter(tags=["otlp"], dependencies=[Depends(require_caller)])
+otlp_router = APIRouter(tags=["otlp"], dependencies=CALLER)
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 _OTLP_BODY: dict[str, Any] = {
@@ -281,7 +282,7 @@ async def _record_changes(
     "/changes/cdevents",
     response_model=ChangesRecordedOut,
     responses=_ERRORS,
-    dependencies=[Depends(require_caller)],
+    dependencies=CALLER,
     openapi_extra=_JSON_EVENTS_BODY,
     summary="Receive CDEvents (service.deployed, upgraded, rolledback)",
 )
@@ -309,6 +310,7 @@ def _github_signature_ok(secret: str, body: bytes, header: str) -> bool:
     "/changes/github",
     response_model=ChangesRecordedOut,
     responses=_ERRORS,
+    dependencies=[Security(BEARER), Security(SIGNED_BODY)],  # or X-Hub-Signature-256: checked below
     openapi_extra=_GITHUB_DELIVERY,
     summary="Receive GitHub deployment and deployment_status webhooks",
 )
@@ -347,7 +349,7 @@ async def post_github(request: Request, runtime: RuntimeDep) -> ChangesRecordedO
     "/catalog/backstage",
     response_model=CatalogRecordedOut,
     responses=_ERRORS,
-    dependencies=[Depends(require_caller)],
+    dependencies=CALLER,
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}
     },
@@ -399,7 +401,7 @@ async def post_backstage(request: Request, runtime: RuntimeDep) -> CatalogRecord
     "/alerts/pagerduty",
     response_model=AlertsAcceptedOut,
     responses=ALERT_ERRORS,
-    dependencies=[Depends(require_caller)],
+    dependencies=CALLER,
     openapi_extra=_JSON_EVENTS_BODY,
     tags=["alerts"],
     summary="Receive PagerDuty Events API v2 events (trigger, acknowledge, resolve)",

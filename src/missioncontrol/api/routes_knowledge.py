@@ -3,9 +3,8 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
-from missioncontrol.api.auth import require_caller
 from missioncontrol.api.runtime import Runtime, RuntimeDep
 from missioncontrol.api.schemas import BODY_ERRORS, CALLER_ERRORS, ErrorOut
 from missioncontrol.api.schemas_knowledge import (
@@ -22,15 +21,14 @@ from missioncontrol.api.schemas_knowledge import (
     to_service_knowledge_out,
     to_similar_out,
 )
+from missioncontrol.api.security_docs import CALLER
 from missioncontrol.domain import IncidentId, ServiceId
 from missioncontrol.domain.knowledge import Feedback, Resolution
 from missioncontrol.engine.learn import alert_outcomes, remember_brief, service_knowledge, similar_to
 from missioncontrol.engine.resolve import resolve_incident
 from missioncontrol.ports import KnowledgeBank
 
-router = APIRouter(
-    prefix="/api/v1", tags=["knowledge"], dependencies=[Depends(require_caller)], responses=CALLER_ERRORS
-)
+router = APIRouter(prefix="/api/v1", tags=["knowledge"], dependencies=CALLER, responses=CALLER_ERRORS)
 _ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorOut, "description": "No such incident."},
     409: {"model": ErrorOut, "description": "The incident has no brief yet (investigation running)."},

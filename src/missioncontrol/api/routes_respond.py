@@ -36,6 +36,7 @@ from missioncontrol.api.schemas_respond import (
     to_audit_verify_out,
     to_run_out,
 )
+from missioncontrol.api.security_docs import BEARER_ONLY
 from missioncontrol.domain.respond import InvalidAction, NotAllowed, Principal, UnknownActionRequest
 from missioncontrol.engine.actions import ActionDesk
 
@@ -92,7 +93,7 @@ PrincipalDep = Annotated[Principal, Depends(require_principal)]
 # Audit seqs are a 32-bit INTEGER column on PostgreSQL (and SQLite binds at most 64 bits): a larger
 # `after_seq` is refused by name as 422 rather than failing in the driver as a 500.
 MAX_SEQ = 2**31 - 1
-router = APIRouter(prefix="/api/v1", tags=["respond"], responses=_ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["respond"], responses=_ERRORS, dependencies=BEARER_ONLY)
 
 
 def _errors(exc: Exception) -> HTTPException:
