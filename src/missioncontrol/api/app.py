@@ -46,7 +46,10 @@ def create_app(runtime: Runtime) -> FastAPI:
             start()
         # Everything built so far (modules, the app, stores, caches) lives as long as the process: out
         # of the collector's sight, so the full collections a busy ingest triggers no longer walk it.
+        # Each request allocates many short-lived objects; a young collection every 20,000
+        # allocations instead of 700 cut ingest CPU per request by a fifth (measured, py-spy + A/B).
         gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         try:
             yield
         finally:

@@ -55,9 +55,10 @@ class IngestResult:
     p50_ms: float
     p99_ms: float
     stored_alerts: int
-    server_cpu_s: float  # CPU the server process used during the timed run (all its threads)
+    server_cpu_s: float  # CPU the service used during the timed run: every process and thread of it
     alerts_per_cpu_s: float  # accepted alerts per server CPU-second: what one dedicated core would take
     load_average: float  # the machine's 1-minute load when the run ended: other work competing
+    client_cpu_s: float = 0.0  # CPU the load generator used: it shares the machine with the server
 
 
 def _free_port() -> int:
@@ -137,8 +138,22 @@ async def _drive(
     return latencies, codes, time.perf_counter() - started
 
 
-def _cpu_s(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
+def _cpu_s(*pids: int) -> float:
+    """Return the CPU seconds used so far by these processes and every live child of theirs."""
+    total = 0.0
+    for pid in pids:
+        root = psutil.Process(pid)
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                times = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def _own_cpu_s() -> float:
+    times = psutil.Process().cpu_times()
     return float(times.user + times.system)
 
 
@@ -174,7 +189,8 @@ def run_ingest_bench(
     """Measure durable ingest at each batch size on a fresh server; return one result per size.
 
     With `split_worker` the server runs `--no-worker` and `missionctl worker` groups and investigates
-    in its own process, as a production deployment would; otherwise both share one process.
+    in its own process, as a production deployment would; otherwise both share one process. Server
+    CPU counts the split worker too: what the service cost, not one of its processes.
     """
     results: list[IngestResult] = []
     for size in per_request:
@@ -191,9 +207,10 @@ def run_ingest_bench(
                 asyncio.run(_drive(port, warm, connections))
                 count = max(1, alerts // size)
                 requests = [_request(port, _payload(i * size, size, services)) for i in range(count)]
-                before = _cpu_s(proc.pid)
+                service = (proc.pid,) if worker is None else (proc.pid, worker.pid)
+                before, client_before = _cpu_s(*service), _own_cpu_s()
                 latencies, codes, seconds = asyncio.run(_drive(port, requests, connections))
-                cpu = _cpu_s(proc.pid) - before
+                cpu, client_cpu = _cpu_s(*service) - before, _own_cpu_s() - client_before
             finally:
                 for p in (proc, worker):
                     if p is not None:
@@ -221,6 +238,7 @@ def run_ingest_bench(
                     server_cpu_s=round(cpu, 2),
                     alerts_per_cpu_s=round(ok * size / cpu, 1) if cpu > 0 else 0.0,
                     load_average=round(os.getloadavg()[0], 2),
+                    client_cpu_s=round(client_cpu, 2),
                 )
             )
     return results
@@ -245,6 +263,7 @@ def run(json_out: Path | None, *, alerts: int, connections: int, split_worker: b
         "p99 ms",
         "stored",
         "alerts/CPU-s",
+        "client CPU-s",
         "load",
     ):
         table.add_column(column, justify="right")
@@ -260,6 +279,7 @@ def run(json_out: Path | None, *, alerts: int, connections: int, split_worker: b
             f"{r.p99_ms:.1f}",
             str(r.stored_alerts),
             f"{r.alerts_per_cpu_s:,.0f}",
+            f"{r.client_cpu_s:.1f}",
             f"{r.load_average:.1f}",
         )
     console.print(table)

@@ -175,15 +175,10 @@ def bench(
     split_worker: Annotated[
         bool, typer.Option("--split-worker", help="--ingest: group and investigate in a worker process.")
     ] = False,
-    ingest_workers: Annotated[
-        int, typer.Option("--ingest-workers", min=1, help="--ingest: HTTP processes (`serve --workers`).")
-    ] = 1,
 ) -> None:
     """Score our engine and the baselines side by side on real or simulated incidents."""
     if ingest:
-        return bench_live.run(
-            json_out, alerts=ingest_alerts, connections=64, split_worker=split_worker, workers=ingest_workers
-        )
+        return bench_live.run(json_out, alerts=ingest_alerts, connections=64, split_worker=split_worker)
     if board:
         return bench_board.main(json_out)
     if learn:

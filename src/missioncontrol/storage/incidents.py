@@ -89,6 +89,8 @@ def _sqlite_row(a: Alert) -> tuple[Any, ...]:
 
 def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     """Run `sql` (`%s` placeholders, `{true}`/`{false}`) once per row through the driver."""
+    if not rows:
+        return  # an empty parameter list would run the statement once, unbound
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(sql.replace("%s", "?").format(true=1, false=0), rows)
     else:
@@ -183,28 +185,27 @@ class SqlIncidentStore:
             if p.opens_incident:
                 opening.setdefault(p.incident_id, p)
         with self.engine.begin() as conn:
-            if opening:
-                known = select(INCIDENTS.c.id).where(INCIDENTS.c.id.in_(sorted(opening)))
-                for existing in conn.execute(known).scalars():
-                    opening.pop(IncidentId(existing), None)
-            if opening:
-                conn.execute(
-                    INCIDENTS.insert(),
-                    [
-                        {
-                            "id": p.incident_id,
-                            "title": p.title or p.alert.name,
-                            "status": IncidentStatus.OPEN.value,
-                            "severity": p.alert.severity.value,
-                            "symptom": p.alert.service,
-                            "opened_at": p.alert.started_at,
-                            "updated_at": now,
-                            "resolved_at": None,
-                        }
-                        for p in opening.values()
-                    ],
-                )
             at = _time_binder(conn)
+            # Writing first (an incident another pass opened stays as it is) takes SQLite's write lock
+            # at once: a read-then-write transaction would fail outright if another process (a second
+            # HTTP worker's group commit) wrote in between.
+            _executemany(
+                conn,
+                "INSERT INTO incidents (id, title, status, severity, symptom, opened_at, updated_at, "
+                "resolved_at) VALUES (%s, %s, %s, %s, %s, %s, %s, NULL) ON CONFLICT (id) DO NOTHING",
+                [
+                    (
+                        p.incident_id,
+                        p.title or p.alert.name,
+                        IncidentStatus.OPEN.value,
+                        p.alert.severity.value,
+                        p.alert.service,
+                        at(p.alert.started_at),
+                        at(now),
+                    )
+                    for p in opening.values()
+                ],
+            )
             _executemany(
                 conn,
                 "UPDATE alerts SET incident_id = %s, is_processed = {true} "
