@@ -14,3 +14,4 @@ def test_every_acknowledged_alert_is_stored_and_cpu_is_counted(split_worker: boo
         assert r.failed_requests == 0 and r.shed_requests == 0
         assert r.accepted_alerts == r.stored_alerts == 120
         assert r.server_cpu_s > 0 and r.alerts_per_cpu_s > 0 and r.client_cpu_s >= 0
+        assert r.grouped_cpu_s >= r.server_cpu_s  # grouping what was sent comes on top of taking it
