@@ -41,3 +41,14 @@ def test_an_invalid_parameter_is_a_422_naming_it_in_the_documented_shape(live_sq
     documented = spec["paths"]["/api/v1/incidents"]["get"]["responses"]["422"]
     assert documented["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
     assert "HTTPValidationError" not in spec["components"]["schemas"]  # no operation promises it
+
+
+def test_an_alert_from_year_26_is_refused_by_name_and_grouping_goes_on(live_sqlite: Live) -> None:
+    """Found by the OpenAPI fuzz: the alert was accepted, stored unpadded on SQLite ('26-05-24 ...'),
+    and the grouping worker then failed to read the inbox on every pass: no incident ever again."""
+    live = live_sqlite
+    refused = live.client.post(AM, json=payload(am_alert("y26", "payments", starts="0026-05-24T02:17:16Z")))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "alerts[0].startsAt"
+    assert live.client.post(AM, json=payload(am_alert("y2026", "payments"))).status_code == 200
+    live.wait_for("the incident", lambda: live.client.get("/api/v1/incidents").json())

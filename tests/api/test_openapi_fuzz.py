@@ -166,6 +166,14 @@ def test_every_operation_answers_as_documented_and_never_with_a_server_error(see
     assert len(operations) >= 25, [o.label for o in operations]  # the whole API, not a stub of it
     assert set(sent) == {o.label for o in operations}
     assert not failures, "\n\n".join(f"== {label}\n{why}" for label, why in failures.items())
+    # What the fuzz stored must not poison the background: a year-26 alert once made the grouping
+    # worker fail on every pass while every answer stayed a 200.
+    client = seeded.live.client
+    assert client.post(AM, json=payload(am_alert("after-fuzz", "fuzz-canary"))).status_code == 200
+    seeded.live.wait_for(
+        "the canary's incident",
+        lambda: any(i["symptom"] == "fuzz-canary" for i in client.get("/api/v1/incidents").json()),
+    )
 
 
 def test_every_operation_the_spec_secures_refuses_a_caller_without_credentials(seeded: Seeded) -> None:

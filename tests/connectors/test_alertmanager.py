@@ -184,3 +184,21 @@ receivers:
             proc.stderr.close()
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.mark.parametrize(
+    "starts",
+    [
+        "0026-05-24T02:17:16Z",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "2300-01-01T00:00:00Z",
+    ],
+)
+def test_a_start_no_store_can_hold_is_refused_by_name(starts: str) -> None:
+    """Found by the OpenAPI fuzz: year 26 was stored unpadded on SQLite ('26-05-24 ...') and the grouping
+    worker then failed to read the inbox on every pass; year 1 at +14:00 raised OverflowError."""
+    raw = {"status": "firing", "labels": {"alertname": "A"}, "startsAt": starts}
+    alerts, (problem,) = to_alerts({"version": "4", "alerts": [raw]}, received_at=RECEIVED)
+    assert alerts == [] and problem.field == "alerts[0].startsAt" and "1970..2299" in problem.message
+    assert parse_rfc3339("1970-01-01T00:00:00Z").year == 1970

@@ -78,3 +78,10 @@ def test_a_timestamp_without_zone_is_rejected() -> None:
     event["context"]["timestamp"] = "2023-03-20T14:27:05"
     changes, (rejection,) = to_changes(event)
     assert changes == [] and rejection.where == "$.context.timestamp" and "time zone" in rejection.reason
+
+
+def test_a_timestamp_no_store_can_hold_is_rejected_by_name() -> None:
+    event = sample("service_deployed-v0.4.json")
+    event["context"]["timestamp"] = "0001-01-01T00:00:00+14:00"  # no UTC form: was an OverflowError
+    changes, (rejection,) = to_changes(event)
+    assert changes == [] and rejection.where == "$.context.timestamp" and "1970..2299" in rejection.reason

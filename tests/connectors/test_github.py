@@ -57,3 +57,11 @@ def test_errors_name_the_field() -> None:
     del payload["deployment"]
     assert to_changes("deployment_status", payload)[1][0].where == "$.deployment"
     assert to_changes("push", {})[1][0].where == "$.X-GitHub-Event"
+
+
+def test_a_timestamp_no_store_can_hold_is_rejected_by_name() -> None:
+    payload = sample("deployment_status-success.json")
+    payload["deployment_status"]["created_at"] = "0026-05-24T02:17:16Z"
+    changes, (rejection,) = to_changes("deployment_status", payload)
+    assert changes == [] and rejection.where == "$.deployment_status.created_at"
+    assert "1970..2299" in rejection.reason

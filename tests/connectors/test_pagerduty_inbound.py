@@ -70,3 +70,10 @@ def test_bad_events_are_named_and_do_not_drop_the_batch() -> None:
         (3, "dedup_key"),
         (4, "routing_key"),
     ]
+
+
+def test_a_timestamp_no_store_can_hold_is_refused_by_name() -> None:
+    event = sample("trigger.json")
+    event["payload"]["timestamp"] = "0026-05-24T02:17:16+00:00"
+    alerts, (problem,) = to_alerts([event], received_at=NOW)
+    assert alerts == [] and problem.field == "payload.timestamp" and "1970..2299" in problem.message

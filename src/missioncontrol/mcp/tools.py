@@ -23,14 +23,11 @@ from missioncontrol.domain import (
     Severity,
     Telemetry,
 )
+from missioncontrol.domain.timestamps import EARLIEST, LATEST, to_storable_utc
 from missioncontrol.ports import BriefStore, Diagnoser, IncidentStore, TelemetryStore, WorldModel
 from missioncontrol.web.svg import neighbourhood
 
 MAX_WINDOW = timedelta(hours=6)
-# Times the stores can hold (ClickHouse DateTime64 ends in 2299) and the world model can look back from
-# (its lookbacks subtract days: near year 1 that overflows in Python before any query runs).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2300, 1, 1, tzinfo=UTC)
 
 
 class ToolError(MissionControlError):
@@ -173,13 +170,11 @@ def _time(value: str, name: str) -> datetime:
         raise ToolError(f"{name}={value!r} is not an ISO 8601 time (e.g. 2026-12-02T09:12:00Z)") from None
     parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     try:
-        in_range = EARLIEST <= parsed.astimezone(UTC) < LATEST
-    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC form
-        in_range = False
-    if not in_range:
+        to_storable_utc(parsed)
+    except ValueError:  # the world model's lookbacks overflow near year 1; telemetry ends in 2299
         raise ToolError(
             f"{name}={value!r} is outside {EARLIEST.year}..{LATEST.year - 1}, the times telemetry can hold"
-        )
+        ) from None
     return parsed
 
 

@@ -11,9 +11,10 @@ alert it could not, naming the alert's index and the field (`alerts[3].startsAt`
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from missioncontrol.domain import Alert, AlertProblem, AlertStatus, ServiceId, Severity
+from missioncontrol.domain.timestamps import to_storable_utc
 
 SEVERITY = {
     "critical": Severity.CRITICAL,
@@ -48,14 +49,15 @@ class _Bad(Exception):
 
 
 def parse_rfc3339(value: str) -> datetime:
-    """Return the UTC datetime of an RFC 3339 timestamp (Go writes up to nine fractional digits)."""
+    """Return the UTC datetime of an RFC 3339 timestamp (Go writes up to nine fractional digits);
+    ValueError when it is not one, or not a time the stores can hold (domain/timestamps.py)."""
     match = _RFC3339.match(value)
     if not match:
         raise ValueError(f"not an RFC 3339 timestamp: {value[:64]!r}")
     date, clock, fraction, zone = match.groups()
     micros = (fraction or ".0")[1:7].ljust(6, "0")
     offset = "+00:00" if zone in ("Z", "z") else zone
-    return datetime.fromisoformat(f"{date}T{clock}.{micros}{offset}").astimezone(UTC)
+    return to_storable_utc(datetime.fromisoformat(f"{date}T{clock}.{micros}{offset}"))
 
 
 def _text_map(raw: object, field: str) -> dict[str, str]:

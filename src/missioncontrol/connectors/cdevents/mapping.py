@@ -9,12 +9,13 @@ purl name; the description names the artifact, its version and the environment.
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from missioncontrol.domain import Change, ChangeKind, ServiceId
 from missioncontrol.domain.rejections import Rejection
+from missioncontrol.domain.timestamps import to_storable_utc
 
 _TYPE = re.compile(r"^dev\.cdevents\.service\.(?P<predicate>[a-z]+)\.\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$")
 VERB = {"deployed": "deployed", "upgraded": "upgraded to", "rolledback": "rolled back to"}
@@ -40,7 +41,10 @@ def parse_time(value: Any, field: str) -> datetime:
         raise _Bad(field, f"is not an RFC 3339 timestamp: {value!r}") from None
     if parsed.tzinfo is None:
         raise _Bad(field, f"has no time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return to_storable_utc(parsed)
+    except ValueError as exc:  # one the stores cannot hold (domain/timestamps.py)
+        raise _Bad(field, str(exc)) from None
 
 
 def parse_purl(purl: str) -> tuple[str, str]:

@@ -7,11 +7,12 @@ states (`queued`, `pending`, `in_progress`, `inactive`) change nothing in produc
 """
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from missioncontrol.domain import Change, ChangeKind, ServiceId
 from missioncontrol.domain.rejections import Rejection
+from missioncontrol.domain.timestamps import to_storable_utc
 
 EVENTS = ("deployment", "deployment_status")
 FINAL_STATES = {"success": "succeeded", "failure": "failed", "error": "errored"}
@@ -34,7 +35,10 @@ def _time(value: Any, field: str) -> datetime:
         raise _Bad(field, f"is not an ISO 8601 timestamp: {value!r}") from None
     if parsed.tzinfo is None:
         raise _Bad(field, f"has no time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return to_storable_utc(parsed)
+    except ValueError as exc:  # one the stores cannot hold (domain/timestamps.py)
+        raise _Bad(field, str(exc)) from None
 
 
 def _service(payload: Mapping[str, Any], deployment: Mapping[str, Any]) -> str:

@@ -8,10 +8,11 @@ PagerDuty's own urgency rule decides the severity table: `critical` and `error` 
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from missioncontrol.domain import Alert, AlertProblem, AlertStatus, ServiceId, Severity
+from missioncontrol.domain.timestamps import to_storable_utc
 
 SEVERITY = {
     "critical": Severity.CRITICAL,
@@ -48,7 +49,10 @@ def _time(value: str, field: str) -> datetime:
         raise _Bad(field, f"is not an ISO 8601 timestamp: {value!r}") from None
     if parsed.tzinfo is None:
         raise _Bad(field, f"has no time zone: {value!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return to_storable_utc(parsed)
+    except ValueError as exc:  # one the stores cannot hold (domain/timestamps.py)
+        raise _Bad(field, str(exc)) from None
 
 
 def default_dedup_key(routing_key: str, payload: Mapping[str, Any]) -> str:
