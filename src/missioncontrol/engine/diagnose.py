@@ -35,6 +35,7 @@ from missioncontrol.domain import (
 )
 from missioncontrol.engine.evidence import cause_text, evidence_for, hop_evidence
 from missioncontrol.engine.findings import ServiceFindings
+from missioncontrol.engine.handlers import HandlerEnding, handler_endings
 from missioncontrol.engine.logs import BrokenPair, LogFindings, find_template_shifts
 from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
 from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
@@ -129,6 +130,7 @@ class Engine:
             time_shifts = pool.submit(_time_shifts, after_tree, reference_tree)
             origins = pool.submit(lambda: (error_origins(after_spans), error_origins(reference_spans)))
             calls = pool.submit(broken_calls, after_tree, reference_tree)
+            endings = pool.submit(handler_endings, after_tree, reference_tree)
         log_findings = log_findings_.result()
         findings = _gather(
             scope,
@@ -138,6 +140,7 @@ class Engine:
             origins.result(),
             _recent_changes(case.changes, window, cfg.change_window_s),
             calls.result(),
+            endings.result(),
         )
         if any(f.log_shifts or f.broken_pairs for f in findings.values()) and after_spans:
             marked = {s: f.log_trace_ids() for s, f in findings.items()}
@@ -324,6 +327,7 @@ def _gather(
     origins: tuple[ErrorOrigins, ErrorOrigins],
     changes: Sequence[Change],
     broken_calls: Sequence[BrokenPair],
+    endings: Sequence[HandlerEnding],
 ) -> dict[ServiceId, ServiceFindings]:
     findings: dict[ServiceId, ServiceFindings] = {}
 
@@ -356,6 +360,11 @@ def _gather(
     for change in changes:
         if (f := at(change.service)) is not None:
             f.changes.append(change)
+    for ending in endings:
+        if (f := at(ending.blamed)) is not None:
+            f.handler_endings.append(ending)
+        if not ending.is_own and (f := at(ending.caller)) is not None:
+            f.stops_after = ending
     return findings
 
 

@@ -102,6 +102,25 @@ def evidence_of_contribution(
             baseline=pair.expected_missing,
             weight=c.weight,
         )
+    if detail.startswith("handlers:"):
+        caller = detail.removeprefix("handlers:")
+        e = next(e for e in f.handler_endings if e.caller == caller)
+        how = "call no other service" if e.is_own else f"stop right after calling {f.service}"
+        return Evidence(
+            kind=EvidenceKind.TRACE_ERROR,
+            service=f.service,
+            summary=f"{e.after:.0%} of {caller}'s requests now {how}, against {e.before:.0%} before "
+            f"({e.n_after} requests after the onset, {e.n_before} before; z {e.z:.1f}){inherited}",
+            source="traces",
+            query=f"entry spans of service={caller!r}: "
+            + ("share with no call to another service" if e.is_own else "share whose last call goes to ")
+            + ("" if e.is_own else repr(f.service)),
+            window=window,
+            stance=Stance.SUPPORTS,
+            value=e.after,
+            baseline=e.before,
+            weight=c.weight,
+        )
     if detail == "network" and f.network is not None:
         (a, b), worst = f.network.edges[0]
         return Evidence(

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from missioncontrol.domain import Change, ServiceId
+from missioncontrol.engine.handlers import HandlerEnding
 from missioncontrol.engine.logs import BrokenPair, TemplateShift
 from missioncontrol.engine.metrics import SeriesScore
 from missioncontrol.engine.signals import Family
@@ -22,6 +23,9 @@ class ServiceFindings:
     log_traces_seen: int = 0  # traces of log_trace_ids() found among the window's spans
     self_time: TimeShift | None = None
     network: NetworkShift | None = None
+    # Handlers (this service's, or its callers') that now end in a way pointing at this service.
+    handler_endings: list[HandlerEnding] = field(default_factory=list)
+    stops_after: HandlerEnding | None = None  # this service's handlers now stop right after a callee
     errors_originated: int = 0
     errors_originated_before: int = 0
     changes: list[Change] = field(default_factory=list)

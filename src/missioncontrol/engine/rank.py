@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId
 from missioncontrol.engine.findings import ServiceFindings
+from missioncontrol.engine.handlers import HandlerEnding
 from missioncontrol.engine.logs import BrokenPair, TemplateShift
 from missioncontrol.engine.signals import FAULT_OF, Family
 
@@ -63,6 +64,15 @@ def pair_weight(p: BrokenPair) -> float:
     fraction a little.
     """
     return math.log2(1.0 + p.strength) * (p.spans_missing / max(p.spans_with_first, 1))
+
+
+CUT_SHORT_DISCOUNT = 0.8
+HANDLER_WEIGHT = 2.0
+
+
+def handler_weight(e: HandlerEnding) -> float:
+    """Weigh a change in how handlers end by its surprise and by the share of requests it moved."""
+    return HANDLER_WEIGHT * math.log2(1.0 + e.z) * (e.after - e.before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,15 +182,32 @@ def own_strength(f: ServiceFindings) -> tuple[list[Contribution], float | None]:
     if f.broken_pairs:
         pair = max(f.broken_pairs, key=lambda p: (pair_weight(p), p.first, p.missing))
         errors = any(s.is_error and s.is_new for s in f.log_shifts)
+        cut_by = f.stops_after.blamed if f.stops_after is not None else None
         out.append(
             Contribution(
                 label=f"logpair:{pair.first} → {pair.missing}",
                 fault=FaultKind.ERRORS if errors else FaultKind.WRONG_OUTPUT,
-                weight=pair_weight(pair) * share,
-                is_inheritable=logs_inheritable,
+                # Handlers that now stop right after one callee skip their later lines and calls
+                # because of that callee's answers: the broken code path is mostly the callee's.
+                weight=pair_weight(pair) * share * (1.0 - CUT_SHORT_DISCOUNT if cut_by else 1.0),
+                is_inheritable=logs_inheritable and cut_by is None,
+                inherited_from=cut_by,
+                discount=CUT_SHORT_DISCOUNT if cut_by else 0.0,
+                reason=f"its requests now stop right after calling {cut_by}" if cut_by else "",
             )
         )
         onsets.append(min(p.first_seen for p in f.broken_pairs))
+    for ending in f.handler_endings:
+        out.append(
+            Contribution(
+                label=f"trace:handlers:{ending.caller}",
+                # Requests answered without doing their work: an early return or a swallowed error.
+                fault=FaultKind.WRONG_OUTPUT if ending.is_own else FaultKind.ERRORS,
+                weight=handler_weight(ending),
+                # A callee that cuts its callers short may itself be cut short by its own callee.
+                is_inheritable=not ending.is_own,
+            )
+        )
     if f.self_time is not None and f.self_time.ratio > 1.5:
         w = 1.5 * math.log2(f.self_time.ratio)
         out.append(
