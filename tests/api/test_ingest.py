@@ -258,3 +258,13 @@ def test_routes_that_read_their_body_raw_document_it(live: Live) -> None:
     assert github["X-GitHub-Event"]["schema"]["enum"] == ["deployment", "deployment_status", "ping"]
     empty = live.client.post("/api/v1/changes/github", json={}, headers={"X-GitHub-Event": ""})
     assert empty.status_code == 400 and "X-GitHub-Event" in empty.json()["detail"]
+
+
+@pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+def test_a_span_ending_after_2262_is_a_partial_success_not_a_503_to_retry_forever(live: Live) -> None:
+    body = json.loads((CONNECTORS / "otlp" / "samples" / "example-traces.json").read_text())
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["endTimeUnixNano"] = str(2**64 - 1)
+    response = live.client.post("/v1/traces", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert "endTimeUnixNano" in response.json()["partialSuccess"]["errorMessage"]

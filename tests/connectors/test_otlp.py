@@ -356,3 +356,31 @@ def test_parsers_never_mutate_their_input() -> None:
     before = copy.deepcopy(payload)
     parse_metrics_json(payload)
     assert payload == before
+
+
+def test_times_the_store_cannot_hold_are_rejected_by_field_not_failed_in_the_store() -> None:
+    """Found by fuzzing the OTLP routes: a span ending after 2262 (past int64 nanoseconds) failed the
+    whole append with OverflowError, a 503 telling the exporter to resend the same batch forever; a log
+    time of 1e300 was stored as garbage."""
+    late = str(2**64 - 1)
+    traces = sample("example-traces.json")
+    traces["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["endTimeUnixNano"] = late
+    _, (rejection,) = parse_traces_json(traces)
+    assert rejection.where.endswith("spans[0].endTimeUnixNano") and "2262-01-01" in rejection.reason
+    logs = sample("example-logs.json")
+    logs["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["timeUnixNano"] = 1e300
+    telemetry, (rejection,) = parse_logs_json(logs)
+    assert telemetry.logs == () and rejection.where.endswith("logRecords[0].timeUnixNano")
+    metrics = sample("example-metrics.json")
+    metrics["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["sum"]["dataPoints"][0][
+        "timeUnixNano"
+    ] = -5
+    _, rejections = parse_metrics_json(metrics)
+    assert (
+        rejections[0].where.endswith("sum.dataPoints[0].timeUnixNano") and "negative" in rejections[0].reason
+    )
+    request = ExportTraceServiceRequest()
+    request.ParseFromString((SAMPLES / "sdk-traces.pb").read_bytes())
+    request.resource_spans[0].scope_spans[0].spans[0].end_time_unix_nano = 2**64 - 1  # uint64 on the wire
+    telemetry, (rejection,) = parse_traces_protobuf(request.SerializeToString())
+    assert len(telemetry.spans) == 1 and rejection.where.endswith("spans[0].endTimeUnixNano")

@@ -207,6 +207,13 @@ def add_distribution(
             builder.add(service, series_name(f"{metric}_{quantile_suffix(q)}", labels), timestamp, value)
 
 
+# The stores keep times as int64 Unix nanoseconds (numpy datetime64[ns], chDB DateTime64(9)), which end
+# on 2262-04-11, and pass them through float seconds: a time after 2262-01-01 (or a negative one) is
+# rejected by name, not failed in the store as a 503 telling the exporter to retry the batch forever.
+MAX_NANOS = 9_214_646_400_000_000_000  # 2262-01-01T00:00:00Z
+TOO_LATE = f"is after {MAX_NANOS} (2262-01-01), the last time the telemetry store can hold"
+
+
 def nanos_to_seconds(nanos: int) -> float:
     """Return Unix seconds from Unix nanoseconds (exact division, then one rounding)."""
     return nanos / 1_000_000_000
@@ -385,8 +392,12 @@ def _span(raw: Any, service: ServiceId) -> Span:
         raise _Bad("", f"must be an object, not {type(raw).__name__}")
     start = _int(raw.get("startTimeUnixNano"), "startTimeUnixNano")
     end = _int(raw.get("endTimeUnixNano"), "endTimeUnixNano")
+    if start < 0:
+        raise _Bad("startTimeUnixNano", f"{start} is negative")
     if end < start:
         raise _Bad("endTimeUnixNano", f"{end} is before startTimeUnixNano {start}")
+    if end > MAX_NANOS:
+        raise _Bad("endTimeUnixNano", f"{end} {TOO_LATE}")
     status = raw.get("status")
     code = _enum(status.get("code"), "status.code", STATUS_CODE_NAMES) if isinstance(status, Mapping) else 0
     parent = hex_id(raw.get("parentSpanId"), "parentSpanId", size=8, required=False)
@@ -427,6 +438,8 @@ def _log(raw: Any, service: ServiceId) -> LogRecord:
     )
     if nanos <= 0:
         raise _Bad("timeUnixNano", "is missing and so is observedTimeUnixNano")
+    if nanos > MAX_NANOS:
+        raise _Bad("timeUnixNano", f"{nanos} {TOO_LATE}")
     number = _int(raw.get("severityNumber"), "severityNumber", default=0)
     text = raw.get("severityText", "")
     return LogRecord(
@@ -489,6 +502,8 @@ def _point(kind: str, point: Any, service: ServiceId, metric: str, builder: Seri
     if _int(point.get("flags"), "flags", default=0) & FLAG_NO_RECORDED_VALUE:
         return
     nanos = _int(point.get("timeUnixNano"), "timeUnixNano")
+    if not 0 <= nanos <= MAX_NANOS:
+        raise _Bad("timeUnixNano", f"{nanos} {TOO_LATE}" if nanos > 0 else f"{nanos} is negative")
     timestamp = nanos_to_seconds(nanos)
     labels = attributes_of(point.get("attributes"))
     if kind in ("gauge", "sum"):

@@ -28,9 +28,11 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from missioncontrol.connectors.otlp.mapping import (
     FLAG_NO_RECORDED_VALUE,
+    MAX_NANOS,
     QUANTILES,
     SERVICE_ATTRIBUTE,
     STATUS_CODE_ERROR,
+    TOO_LATE,
     UNKNOWN_SERVICE,
     SeriesBuilder,
     add_distribution,
@@ -115,6 +117,8 @@ def parse_traces_protobuf(body: bytes) -> tuple[Telemetry, list[Rejection]]:
                     problem = ("parentSpanId", f"must be 8 bytes or empty; got {parent.hex()!r}")
                 elif end < start:
                     problem = ("endTimeUnixNano", f"{end} is before startTimeUnixNano {start}")
+                elif end > MAX_NANOS:  # uint64 on the wire
+                    problem = ("endTimeUnixNano", f"{end} {TOO_LATE}")
                 if problem is not None:
                     where = f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}].{problem[0]}"
                     rejections.append(Rejection(where, problem[1]))
@@ -151,6 +155,9 @@ def parse_logs_protobuf(body: bytes) -> tuple[Telemetry, list[Rejection]]:
                     rejections.append(
                         Rejection(f"{where}.timeUnixNano", "is missing and so is observedTimeUnixNano")
                     )
+                    continue
+                if nanos > MAX_NANOS:
+                    rejections.append(Rejection(f"{where}.timeUnixNano", f"{nanos} {TOO_LATE}"))
                     continue
                 trace_id, span_id = record.trace_id, record.span_id
                 if trace_id and len(trace_id) != 16:
@@ -215,6 +222,9 @@ def _metric(
         if point.flags & FLAG_NO_RECORDED_VALUE:
             continue
         point_where = f"{where}.{_JSON_KIND[kind]}.dataPoints[{p}]"
+        if point.time_unix_nano > MAX_NANOS:
+            rejections.append(Rejection(f"{point_where}.timeUnixNano", f"{point.time_unix_nano} {TOO_LATE}"))
+            continue
         timestamp = nanos_to_seconds(point.time_unix_nano)
         labels = _labels(point.attributes)
         if kind in ("gauge", "sum"):
