@@ -6,6 +6,7 @@ clickhouse-connect's own `bind_query` (exactly the text and `param_*` values the
 server) and runs the result in chDB, so the SQL a cluster would receive is executed for real.
 """
 
+import gc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -19,10 +20,13 @@ from clickhouse_connect.driver.binding import bind_query
 from missioncontrol.domain import LogRecord, MetricSeries, ServiceId, Span, Telemetry
 from missioncontrol.storage import otel_schema
 from missioncontrol.storage.telemetry import (
+    EMBEDDED_QUERY_SETTINGS,
+    EMBEDDED_SERVER_SETTINGS,
     ChdbTelemetryStore,
     ClickHouseTelemetryStore,
     TelemetryStoreError,
     chdb_parameter,
+    gc_paused,
 )
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -368,3 +372,41 @@ def test_concurrent_reads_and_edge_queries_each_get_their_own_window(store: Chdb
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(read, range(48)))
     assert all(results)
+
+
+def test_the_embedded_server_runs_with_bounded_memory(store: ChdbTelemetryStore) -> None:
+    session = store._session
+    server = dict(
+        tuple(line.split("\t"))
+        for line in str(session.query("SELECT name, value FROM system.server_settings", "TSV")).splitlines()
+    )
+    for name, value in EMBEDDED_SERVER_SETTINGS.items():
+        assert int(server[name]) == value, name
+    names = ", ".join(f"'{name}'" for name in EMBEDDED_QUERY_SETTINGS)
+    query = f"SELECT name, value FROM system.settings WHERE name IN ({names})"
+    rows = dict(tuple(line.split("\t")) for line in str(session.query(query, "TSV")).splitlines())
+    assert {name: int(value) for name, value in rows.items()} == EMBEDDED_QUERY_SETTINGS
+
+
+def test_reading_pauses_the_collector_and_gives_it_back_as_found(store: ChdbTelemetryStore) -> None:
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # another reader at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still inside
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        store.read(start=at(1), end=at(2))
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_concurrent_readers_never_leave_the_collector_off(store: ChdbTelemetryStore) -> None:
+    store.append(sample(20, "gcp"))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reads = list(pool.map(lambda _: store.read(start=at(20), end=at(21)), range(12)))
+    assert all(canonical(r) == canonical(reads[0]) for r in reads)
+    assert gc.isenabled()

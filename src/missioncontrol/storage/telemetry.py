@@ -18,6 +18,7 @@ engine and how an Arrow batch is inserted (chDB's `Python()` table function; cli
 (attributes, scope, events, links) keep their defaults on write and are not read back.
 """
 
+import gc
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
@@ -195,6 +196,42 @@ def from_point_rows(rows: pa.Table) -> tuple[MetricSeries, ...]:
     return tuple(series)
 
 
+class _GcPause:
+    """Pause the cyclic garbage collector while any thread is inside; resume when the last one leaves.
+
+    Converting a read (tens of thousands of spans and log lines) allocates enough to trigger hundreds
+    of young collections and some full ones, each re-scanning objects that hold no cycles; on Nezha
+    Train Ticket case #03 that was a third of the conversion's CPU. Counted, so that two threads
+    reading at once never leave the collector off, nor turn it on under one that paused it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.inside = 0
+        self.was_enabled = False
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.inside == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.inside += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self.lock:
+            self.inside -= 1
+            if self.inside == 0 and self.was_enabled:
+                gc.enable()
+
+
+_GC_PAUSE = _GcPause()
+
+
+def gc_paused() -> _GcPause:
+    """Return the context that pauses the cyclic garbage collector (shared by every thread)."""
+    return _GC_PAUSE
+
+
 class _GroupCommit:
     """Coalesce concurrent appends into one insert per table, and return only once written.
 
@@ -287,15 +324,14 @@ class _OtelStore:
         """Return the samples in [start, end), for these services or, with None, for all."""
         params = _window(start, end, services)
         by_service = services is not None
-        return Telemetry(
-            metrics=from_point_rows(
-                self._select(sql.select_points(self.database, by_service=by_service), params)
-            ),
-            logs=from_log_rows(self._select(sql.select_logs(self.database, by_service=by_service), params)),
-            spans=from_span_rows(
-                self._select(sql.select_spans(self.database, by_service=by_service), params)
-            ),
-        )
+        points = self._select(sql.select_points(self.database, by_service=by_service), params)
+        logs = self._select(sql.select_logs(self.database, by_service=by_service), params)
+        spans = self._select(sql.select_spans(self.database, by_service=by_service), params)
+        # Tens of thousands of new, acyclic objects: the cyclic collector would only re-scan them.
+        with gc_paused():
+            return Telemetry(
+                metrics=from_point_rows(points), logs=from_log_rows(logs), spans=from_span_rows(spans)
+            )
 
     def call_edges(
         self, start: datetime, end: datetime, *, parent_slack_s: float = 600.0
@@ -361,6 +397,33 @@ def _quoted(value: object) -> str:
     return chdb_parameter(value)
 
 
+MIB = 2**20
+# The embedded ClickHouse shares the service's process and memory budget, but its defaults are sized
+# for a dedicated server: caches of 5 GiB each and a memory limit of 90 % of the machine's RAM.
+# These bound what it can grow to. Measured: inserting and reading Nezha-sized windows, the memory
+# ClickHouse itself tracks stays under 40 MiB; most of its share of the process is fixed (its 530 MB
+# library's code and static data), which no setting changes. Server settings, applied at start-up.
+EMBEDDED_SERVER_SETTINGS: dict[str, int] = {
+    "max_server_memory_usage": 256 * MIB,  # a query past this fails rather than grow the process
+    "mark_cache_size": 32 * MIB,
+    "index_mark_cache_size": 16 * MIB,
+    "primary_index_cache_size": 16 * MIB,
+    "uncompressed_cache_size": 0,
+    "index_uncompressed_cache_size": 0,
+    "query_condition_cache_size": 8 * MIB,
+    "compiled_expression_cache_size": 16 * MIB,
+}
+# Query settings of the store's connection: threads (and the buffers each holds) no longer scale
+# with the host's cores; one insert thread, since appends are already group-committed.
+EMBEDDED_QUERY_SETTINGS: dict[str, int] = {"max_threads": 2, "max_insert_threads": 1}
+
+
+def embedded_connection(path: str) -> str:
+    """Return chDB's connection string for `path` with the bounds above (its query-string parameters)."""
+    settings = {**EMBEDDED_SERVER_SETTINGS, **EMBEDDED_QUERY_SETTINGS}
+    return path + "?" + "&".join(f"{name}={value}" for name, value in settings.items())
+
+
 class _EmbeddedServer:
     """chDB runs one embedded server per process, on one path: the stores on that path share it.
 
@@ -387,7 +450,7 @@ class _EmbeddedServer:
                 self.session.close()
                 self.session, self.path = None, None
             try:
-                opened = session.Session(path)  # type: ignore[no-untyped-call]
+                opened = session.Session(embedded_connection(path))  # type: ignore[no-untyped-call]
             except Exception as exc:
                 raise TelemetryStoreError(f"cannot open the chDB telemetry store at {path}: {exc}") from exc
             self.session, self.path = opened, path
