@@ -1,6 +1,6 @@
 """Investigation: a stored incident becomes a Case from the ports, a diagnosis, and a versioned brief."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +17,19 @@ from missioncontrol.domain import (
     IncidentId,
     IncidentStatus,
     LabeledCase,
+    LogRecord,
+    ServiceId,
     Severity,
+    Span,
+    Telemetry,
 )
-from missioncontrol.engine.investigate import Investigator, build_case, lead_alert
+from missioncontrol.engine.investigate import (
+    InvestigationConfig,
+    Investigator,
+    ReferenceCache,
+    build_case,
+    lead_alert,
+)
 from missioncontrol.engine.worker import IncidentWorker
 from missioncontrol.settings import Settings
 from missioncontrol.storage.incidents import SqlIncidentStore, write_alerts
@@ -124,3 +134,58 @@ def test_case_is_anchored_on_the_most_severe_earliest_firing_alert() -> None:
     now = t0 + timedelta(minutes=2)
     case = build_case(incident, telemetry=None, world=None, now=now)
     assert case.alert == alerts[2] and case.id == "i" and case.graph is None
+
+
+class CountingReads:
+    """A telemetry store that counts reads and answers each window with one span starting in it."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[datetime, datetime]] = []
+
+    def read(
+        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+    ) -> Telemetry:
+        self.reads.append((start, end))
+        start_ns = int(start.timestamp()) * 1_000_000_000
+        return Telemetry(
+            spans=(Span("t", f"{len(self.reads)}", None, ServiceId("a"), "op", start_ns, start_ns),)
+        )
+
+    def append(self, telemetry: Telemetry) -> None:
+        raise AssertionError("investigations never write telemetry")
+
+
+def test_reference_windows_are_read_once_when_over_and_every_time_while_not() -> None:
+    t0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    past = ((t0, t0 + timedelta(minutes=10)), (t0 + timedelta(hours=1), t0 + timedelta(hours=2)))
+    store, cache = CountingReads(), ReferenceCache()
+    now = t0 + timedelta(hours=3)
+    first = cache.get(store, past, now=now)
+    assert store.reads == list(past)
+    assert [s.span_id for s in first.spans] == ["1", "2"]  # both windows, in order
+    assert cache.get(store, past, now=now + timedelta(hours=1)) is first
+    assert len(store.reads) == 2
+    assert cache.get(store, (), now=now) == Telemetry() and cache.get(None, past, now=now) == Telemetry()
+
+    ongoing = ((t0, now + timedelta(minutes=5)),)
+    cache.get(store, ongoing, now=now)
+    cache.get(store, ongoing, now=now)
+    assert len(store.reads) == 4  # not over yet: late samples may still land in it
+    other = CountingReads()
+    cache.get(other, past, now=now)
+    assert len(other.reads) == 2  # another store's windows are its own
+
+
+def test_the_case_baseline_is_the_reference_windows_telemetry() -> None:
+    t0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    alert = Alert("fp", "X", Severity.CRITICAL, AlertStatus.FIRING, ServiceId("a"), "s", t0, t0)
+    incident = Incident(IncidentId("i"), "t", IncidentStatus.OPEN, Severity.CRITICAL, None, t0, t0, (alert,))
+    windows = ((t0 - timedelta(days=1), t0 - timedelta(days=1) + timedelta(minutes=30)),)
+    config = InvestigationConfig(reference_windows=windows)
+    store = CountingReads()
+    read_here = build_case(incident, telemetry=store, world=None, now=t0, config=config)
+    given = Telemetry(logs=(LogRecord(1.0, ServiceId("a"), "m"),))
+    handed = build_case(incident, telemetry=store, world=None, now=t0, config=config, baseline=given)
+    assert [s.start_ns for s in read_here.baseline.spans] == [int(windows[0][0].timestamp()) * 1_000_000_000]
+    assert handed.baseline is given
+    assert store.reads.count(windows[0]) == 1  # handed a baseline, the case does not read it again

@@ -6,6 +6,7 @@ sent the case's catalog, deploys, telemetry and alert in the real formats and it
 back over HTTP. Reports both per case, how often they agree, and alert → brief latency p50/p99.
 """
 
+import gc
 import json
 import shutil
 import statistics
@@ -107,9 +108,15 @@ def replay_one(
         if reference is not None:  # the case's healthy run: told to the service, as an operator would
             update["reference_windows"] = [reference]
         local = settings.model_copy(update=update)
+        # The service shares this process with the sender, which holds the whole loaded case (and
+        # the offline diagnosis): frozen out of the cyclic collector, as `bench` does, so the
+        # service's full collections do not scan the client's heap, which a real service never has.
+        gc.collect()
+        gc.freeze()
         with InProcessServer(local) as server, CaseSender(server.url, server.token, formats) as sender:
             return sender.drive(labeled.case, baseline=baseline, timeout_s=timeout_s)
     finally:
+        gc.unfreeze()
         shutil.rmtree(folder, ignore_errors=True)
 
 
