@@ -127,7 +127,7 @@ class Engine:
                 after_spans=log_spans[0],
                 reference_spans=log_spans[1],
             )
-            time_shifts = pool.submit(_time_shifts, after_tree, reference_tree)
+            time_shifts = pool.submit(_time_shifts, after_tree, reference_tree, _recent_spans(case, window))
             origins = pool.submit(lambda: (error_origins(after_spans), error_origins(reference_spans)))
             calls = pool.submit(broken_calls, after_tree, reference_tree)
             endings = pool.submit(handler_endings, after_tree, reference_tree)
@@ -308,11 +308,33 @@ def _log_spans(
     return after, before
 
 
+def _recent_spans(case: Case, window: Window) -> list[Span] | None:
+    """Return the spans of the minutes just before the onset, where a separate baseline is used."""
+    if not case.baseline.spans:
+        return None  # the reference already is the minutes before the onset
+    lo_ns = window.onset * 1e9
+    return [s for s in case.telemetry.spans if lo_ns - RECENT_S * 1e9 <= s.start_ns < lo_ns]
+
+
+RECENT_S = 300.0
+
+
 def _time_shifts(
-    after: SpanTree, reference: SpanTree
+    after: SpanTree, reference: SpanTree, recent: Sequence[Span] | None
 ) -> tuple[dict[ServiceId, TimeShift], dict[ServiceId, NetworkShift]]:
     now, before = span_times(after), span_times(reference)
-    return self_time_shifts(now, before), network_shifts(now, before)
+    own = self_time_shifts(now, before)
+    if recent:
+        # A service already that slow in the minutes before the onset differs from the baseline
+        # run for some other reason (another day, another load): it did not change with the fault.
+        lately = self_time_shifts(now, span_times(recent))
+        own = {
+            s: shift for s, shift in own.items() if s not in lately or lately[s].ratio > ALREADY_SLOW_RATIO
+        }
+    return own, network_shifts(now, before)
+
+
+ALREADY_SLOW_RATIO = 1.5
 
 
 def _recent_changes(changes: Sequence[Change], window: Window, change_window_s: float) -> list[Change]:
