@@ -53,6 +53,35 @@ class _Open:
     last_at: datetime
     first_at: datetime
     alerts: list[Alert] = field(default_factory=list)
+    order: int = 0  # position among the open incidents: the earlier wins a tie
+
+
+@dataclass(slots=True)
+class _State:
+    """The open incidents, indexed so that placing an alert does not scan all of them.
+
+    An alert storm meets hundreds of open incidents; the fingerprint and service indexes keep
+    each placement proportional to the incidents near the alert, not to all that are open.
+    """
+
+    incidents: dict[IncidentId, _Open] = field(default_factory=dict)
+    by_fingerprint: dict[str, _Open] = field(default_factory=dict)
+    by_service: dict[ServiceId, list[tuple[int, _Open]]] = field(default_factory=dict)
+    near: dict[ServiceId, dict[ServiceId, int]] = field(default_factory=dict)
+
+    def add(self, inc: _Open) -> None:
+        inc.order = len(self.incidents)
+        self.incidents[inc.id] = inc
+        for fingerprint in inc.fingerprints:
+            self.by_fingerprint.setdefault(fingerprint, inc)
+        for position, service in enumerate(inc.by_service):
+            self.by_service.setdefault(service, []).append((position, inc))
+
+    def hops(self, graph: ServiceGraph | None, start: ServiceId, max_hops: int) -> dict[ServiceId, int]:
+        found = self.near.get(start)
+        if found is None:
+            found = self.near[start] = _hops(graph, start, max_hops)
+        return found
 
 
 def _hops(graph: ServiceGraph | None, start: ServiceId, max_hops: int) -> dict[ServiceId, int]:
@@ -102,7 +131,7 @@ def group(
     `known` maps fingerprints already stored in an incident to it (a resend or a resolution): those
     go back to their incident whether or not it is still open.
     """
-    state: list[_Open] = []
+    state = _State()
     for incident in open_incidents:
         if not incident.alerts:
             continue
@@ -110,7 +139,7 @@ def group(
         for a in sorted(incident.alerts, key=lambda x: x.started_at):
             if a.service is not None:
                 by_service.setdefault(a.service, a)
-        state.append(
+        state.add(
             _Open(
                 id=incident.id,
                 fingerprints={a.fingerprint for a in incident.alerts},
@@ -130,7 +159,7 @@ def group(
 
 def _place(
     alert: Alert,
-    state: list[_Open],
+    state: _State,
     graph: ServiceGraph | None,
     config: GroupingConfig,
     known: Mapping[str, IncidentId],
@@ -141,28 +170,26 @@ def _place(
         )
 
     joined = known.get(alert.fingerprint)
-    for inc in state:
-        if joined is None and alert.fingerprint in inc.fingerprints:
-            joined = inc.id
+    if joined is None and (holder := state.by_fingerprint.get(alert.fingerprint)) is not None:
+        joined = holder.id
     if joined is not None:
         what = "resolved" if alert.status.value == "resolved" else "fired again"
         explanation = f"{alert.name} (fingerprint {alert.fingerprint}) is already in this incident; it {what}"
         return Placement(alert, joined, reason("same_fingerprint", explanation))
-    best: tuple[int, float, _Open, ServiceId] | None = None
+    # The nearest incident in the graph, then in time; ties go to the earliest incident and, within
+    # it, to its earliest service.
+    best: tuple[int, float, int, int, _Open, ServiceId] | None = None
     if alert.service is not None:
-        near = _hops(graph, alert.service, config.max_hops)
-        for inc in state:
-            in_time = inc.first_at - config.window <= alert.started_at <= inc.last_at + config.window
-            if not in_time:
-                continue
-            for service in inc.by_service:
-                if service in near:
-                    gap = abs((alert.started_at - inc.last_at).total_seconds())
-                    candidate = (near[service], gap, inc, service)
-                    if best is None or candidate[:2] < best[:2]:
-                        best = candidate
+        for service, distance in state.hops(graph, alert.service, config.max_hops).items():
+            for position, inc in state.by_service.get(service, ()):
+                if not inc.first_at - config.window <= alert.started_at <= inc.last_at + config.window:
+                    continue
+                gap = abs((alert.started_at - inc.last_at).total_seconds())
+                candidate = (distance, gap, inc.order, position, inc, service)
+                if best is None or candidate[:4] < best[:4]:
+                    best = candidate
     if best is not None and alert.service is not None:
-        distance, _, inc, service = best
+        distance, _, _, _, inc, service = best
         other = inc.by_service[service]
         minutes = config.window.total_seconds() / 60
         if distance == 0:
@@ -188,16 +215,16 @@ def _place(
     )
 
 
-def _remember(alert: Alert, placement: Placement, state: list[_Open]) -> None:
-    for inc in state:
-        if inc.id == placement.incident_id:
-            break
-    else:
+def _remember(alert: Alert, placement: Placement, state: _State) -> None:
+    inc = state.incidents.get(placement.incident_id)
+    if inc is None:
         inc = _Open(placement.incident_id, set(), {}, alert.started_at, alert.started_at)
-        state.append(inc)
+        state.add(inc)
     inc.fingerprints.add(alert.fingerprint)
-    if alert.service is not None:
-        inc.by_service.setdefault(alert.service, alert)
+    state.by_fingerprint.setdefault(alert.fingerprint, inc)
+    if alert.service is not None and alert.service not in inc.by_service:
+        state.by_service.setdefault(alert.service, []).append((len(inc.by_service), inc))
+        inc.by_service[alert.service] = alert
     inc.last_at = max(inc.last_at, alert.started_at)
     inc.first_at = min(inc.first_at, alert.started_at)
     inc.alerts.append(alert)
