@@ -28,7 +28,7 @@ from missioncontrol.domain import (
     TimeMode,
     Truth,
 )
-from missioncontrol.engine.diagnose import Engine, EngineConfig
+from missioncontrol.engine.diagnose import Engine, EngineConfig, as_of
 
 N_SERVICES = 24
 # (estate seed, incident seed). Both put the culprit one or two hops below the paging entry point.
@@ -352,3 +352,22 @@ def test_with_an_alert_only_minutes_up_to_shortly_after_it_are_weighed(estate_se
     alert_at = early.alert.started_at.timestamp()
     assert last - alert_at > 240.0
     assert diagnosis.window[1].timestamp() - alert_at <= EngineConfig().after_alert_s + 1e-6
+
+
+def test_as_of_keeps_only_what_was_observed_by_the_horizon() -> None:
+    labeled = incident(FaultKind.CPU, 0, 0, TimeMode.FOUND)
+    case = labeled.case
+    assert case.alert is not None and case.telemetry.spans and case.telemetry.logs
+    horizon = case.alert.started_at.timestamp()
+    seen = as_of(case, horizon)
+
+    t, s = case.telemetry, seen.telemetry
+    assert 0 < len(s.spans) < len(t.spans) and all(x.start_ns <= horizon * 1e9 for x in s.spans)
+    assert 0 < len(s.logs) < len(t.logs) and all(r.timestamp <= horizon for r in s.logs)
+    assert [m.timestamps for m in s.metrics] == [
+        tuple(x for x in m.timestamps if x <= horizon) for m in t.metrics
+    ]
+    assert all(len(m.values) == len(m.timestamps) for m in s.metrics)
+    assert all(c.at.timestamp() <= horizon for c in seen.changes)
+    assert seen.baseline == case.baseline and seen.alert == case.alert
+    assert as_of(case, float("inf")) == case

@@ -13,9 +13,10 @@ Deterministic: analyzers return values that are merged in a fixed order, so the 
 never changes the answer.
 """
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -97,6 +98,10 @@ class Engine:
     def diagnose(self, case: Case) -> Diagnosis:
         """Return the ranked diagnosis of `case`: evidence, path, weakened alternatives, blast radius."""
         cfg = self.config
+        if case.alert is not None and case.known_onset_at is None:
+            # The brief is written as the alert fires, plus `after_alert_s` of the incident unfolding:
+            # nothing later exists yet in a live estate, so nothing later is read here either.
+            case = as_of(case, case.alert.started_at.timestamp() + cfg.after_alert_s)
         graph = _graph_of(case)
         symptoms = _symptoms(case, graph)
         scope = _scope(case, graph, symptoms, max_hops=cfg.max_hops)
@@ -206,6 +211,34 @@ class _Inline:
 
 def _pool(workers: int) -> "ThreadPoolExecutor | _Inline":
     return _Inline() if workers <= 1 else ThreadPoolExecutor(max_workers=workers)
+
+
+def as_of(case: Case, horizon: float) -> Case:
+    """Return `case` with only what had been observed by `horizon` (Unix seconds).
+
+    Metric samples, log lines, spans and changes up to it. A span counts by its start, as the
+    window does: cutting by its end would drop exactly the slowest calls of a slowdown, which a
+    brief refreshed seconds later has. The baseline is a separate period and is kept whole.
+    """
+    t = case.telemetry
+    horizon_ns = horizon * 1e9
+    metrics = []
+    for m in t.metrics:
+        keep = bisect_right(m.timestamps, horizon)
+        metrics.append(
+            m
+            if keep == len(m.timestamps)
+            else replace(m, timestamps=m.timestamps[:keep], values=m.values[:keep])
+        )
+    return replace(
+        case,
+        telemetry=Telemetry(
+            metrics=tuple(metrics),
+            logs=tuple(r for r in t.logs if r.timestamp <= horizon),
+            spans=tuple(s for s in t.spans if s.start_ns <= horizon_ns),
+        ),
+        changes=tuple(c for c in case.changes if c.at.timestamp() <= horizon),
+    )
 
 
 def _graph_of(case: Case) -> ServiceGraph | None:
