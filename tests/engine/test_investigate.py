@@ -23,6 +23,7 @@ from missioncontrol.domain import (
     Span,
     Telemetry,
 )
+from missioncontrol.engine.diagnose import EngineConfig
 from missioncontrol.engine.investigate import (
     InvestigationConfig,
     Investigator,
@@ -189,3 +190,7 @@ def test_the_case_baseline_is_the_reference_windows_telemetry() -> None:
     assert [s.start_ns for s in read_here.baseline.spans] == [int(windows[0][0].timestamp()) * 1_000_000_000]
     assert handed.baseline is given
     assert store.reads.count(windows[0]) == 1  # handed a baseline, the case does not read it again
+
+
+def test_an_investigation_reads_no_further_than_the_engine_weighs() -> None:
+    assert InvestigationConfig().after.total_seconds() == EngineConfig().after_alert_s

@@ -46,7 +46,9 @@ class InvestigationConfig:
     """How much telemetry around the alert an investigation reads."""
 
     lookback: timedelta = timedelta(minutes=30)  # before the first alert: the baseline
-    after: timedelta = timedelta(minutes=10)  # after it, at most (never past now)
+    # After it, at most (never past now): the engine reads a case with an alert only up to the
+    # time its brief is due (`EngineConfig.after_alert_s`), so more would be read for nothing.
+    after: timedelta = timedelta(minutes=2)
     blast_hops: int = 3
     # Periods known to be healthy (a fault-free reference run): their telemetry is the case's
     # `baseline`, as offline cases carry one; empty: the baseline is only what came before the onset.
