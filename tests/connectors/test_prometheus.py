@@ -6,11 +6,7 @@ second, wait (bounded) for samples, and pull them back through `PrometheusTeleme
 """
 
 import json
-import shutil
-import socket
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from tests.connectors.prometheus_server import running_prometheus
 
 from missioncontrol.connectors.prometheus import (
     PrometheusClient,
@@ -219,65 +215,21 @@ class LivePrometheus:
     started_at: datetime
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePrometheus]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("the Debian `prometheus` package is missing: run scripts/system-deps.sh (make test does)")
     exporter = Exporter()
-    folder = tmp_path_factory.mktemp("prometheus")
-    (folder / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: demo\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{exporter.port}']\n"
-    )
-    port = free_port()
     started_at = datetime.now(UTC)
-    log = (folder / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
+    jobs = f"  - job_name: demo\n    static_configs:\n      - targets: ['127.0.0.1:{exporter.port}']\n"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                tail = (folder / "prometheus.log").read_text()[-2000:]
-                pytest.fail(f"prometheus exited with {process.returncode}: {tail}")
-            try:
-                answer = httpx.get(
-                    f"{url}/api/v1/query", params={"query": "count_over_time(demo_cpu_ratio[1m])"}
-                ).json()
-                counts = [float(r["value"][1]) for r in answer["data"]["result"]]
-                if len(counts) == 2 and min(counts) >= 6:
-                    break
-            except (httpx.HTTPError, ValueError, KeyError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"prometheus at {url} had no 6 scrapes of the test exporter within 60 s")
-            time.sleep(0.5)
-        yield LivePrometheus(url=url, started_at=started_at)
+        with running_prometheus(
+            tmp_path_factory.mktemp("prometheus"),
+            jobs,
+            ready_query="count_over_time(demo_cpu_ratio[1m])",
+            is_ready=lambda counts: len(counts) == 2 and min(counts) >= 6,
+            what="6 scrapes of the test exporter",
+        ) as url:
+            yield LivePrometheus(url=url, started_at=started_at)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         exporter.close()
 
 

@@ -8,19 +8,15 @@ built-in queries expect: `process_cpu_seconds_total`, `process_resident_memory_b
 `http_server_request_duration_seconds` histogram with `http_response_status_code`.
 """
 
-import shutil
-import socket
-import subprocess
 import threading
-import time
 from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
+from tests.connectors.prometheus_server import free_port, running_prometheus
 from typer.testing import CliRunner
 
 from missioncontrol import bootstrap
@@ -101,65 +97,24 @@ class Exporter:
         self.server.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("the Debian `prometheus` package is missing: run scripts/system-deps.sh (make test does)")
     exporter = Exporter()
-    folder = tmp_path_factory.mktemp("prometheus")
     jobs = "".join(
         f"  - job_name: {service}\n    metrics_path: /metrics/{service}\n    static_configs:\n"
         f"      - targets: ['127.0.0.1:{exporter.port}']\n"
         for service in SERVICES
     )
-    (folder / "prometheus.yml").write_text(
-        f"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{jobs}"
-    )
-    port = free_port()
-    log = (folder / "prometheus.log").open("w")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                tail = (folder / "prometheus.log").read_text()[-2000:]
-                pytest.fail(f"prometheus exited with {process.returncode}: {tail}")
-            try:
-                answer = httpx.get(f"{url}/api/v1/query", params={"query": "count_over_time(up[1m])"}).json()
-                counts = [float(r["value"][1]) for r in answer["data"]["result"]]
-                if len(counts) == len(SERVICES) and min(counts) >= 6:
-                    break
-            except (httpx.HTTPError, ValueError, KeyError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"prometheus at {url} had no 6 scrapes of each job within 60 s")
-            time.sleep(0.5)
-        yield url
+        with running_prometheus(
+            tmp_path_factory.mktemp("prometheus"),
+            jobs,
+            ready_query="count_over_time(up[1m])",
+            is_ready=lambda counts: len(counts) == len(SERVICES) and min(counts) >= 6,
+            what="6 scrapes of each job",
+        ) as url:
+            yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         exporter.close()
 
 
