@@ -44,6 +44,9 @@ def test_demo_once_serves_the_brief_of_the_incident_it_sent_over_http(tmp_path: 
     assert brief["owner"] == "pricing"
     decision = brief["decision"]
     assert decision["page_team"] == "pricing"
+    assert "pricing-oncall@example.com" in decision["page_contacts"], (
+        "the stored brief keeps how to reach them"
+    )
     symptom_team = {e.service: e.owner for e in parse_catalog(bootstrap.the_demo_catalog()).entries}[
         "api-gateway"
     ]

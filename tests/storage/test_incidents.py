@@ -138,6 +138,7 @@ def full_brief(version: int = 1) -> Brief:
             escalate_to="team-db",
             missing_authority="restart on db needs L2",
             page_team="team-db",
+            page_contacts=("db-oncall@example.com", "#db-oncall"),
         ),
         notes=("knowledge: 1 similar",),
     )

@@ -172,6 +172,7 @@ class DecisionOut(_Out):
     escalate_to: str
     missing_authority: str
     page_team: str
+    page_contacts: list[str] = Field(description="How to reach the paged team: e-mail, chat channel, pager.")
 
 
 class BriefOut(_Out):

@@ -170,6 +170,7 @@ def _decision_to_json(d: Decision) -> dict[str, Any]:
         "escalate_to": d.escalate_to,
         "missing_authority": d.missing_authority,
         "page_team": d.page_team,
+        "page_contacts": list(d.page_contacts),
     }
 
 
@@ -190,6 +191,7 @@ def _decision_from_json(d: dict[str, Any]) -> Decision:
         escalate_to=d["escalate_to"],
         missing_authority=d["missing_authority"],
         page_team=d["page_team"],
+        page_contacts=tuple(d.get("page_contacts", ())),  # briefs stored before contacts were kept
     )
 
 
