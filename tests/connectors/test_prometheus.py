@@ -6,16 +6,14 @@ second, wait (bounded) for samples, and pull them back through `PrometheusTeleme
 """
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.connectors.prometheus_server import running_prometheus
+from tests.connectors.prometheus_server import TextExporter, running_prometheus
 
 from missioncontrol.connectors.prometheus import (
     PrometheusClient,
@@ -175,38 +173,21 @@ def test_an_unreachable_server_is_a_problem_line_not_an_exception() -> None:
 # --- the real Prometheus --------------------------------------------------------------------------
 
 
-class Exporter:
+class Exporter(TextExporter):
     """A hand-written /metrics endpoint: a gauge per service and a counter that grows by 10 a scrape."""
 
     def __init__(self) -> None:
         self.scrapes = 0
-        exporter = self
+        super().__init__(self.body)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                exporter.scrapes += 1
-                body = (
-                    "# HELP demo_cpu_ratio CPU in use.\n# TYPE demo_cpu_ratio gauge\n"
-                    'demo_cpu_ratio{service="checkout"} 0.25\ndemo_cpu_ratio{service="cart"} 0.5\n'
-                    "# HELP demo_requests_total Requests served.\n# TYPE demo_requests_total counter\n"
-                    f'demo_requests_total{{service="checkout"}} {10 * exporter.scrapes}\n'
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def body(self, path: str) -> str:
+        self.scrapes += 1
+        return (
+            "# HELP demo_cpu_ratio CPU in use.\n# TYPE demo_cpu_ratio gauge\n"
+            'demo_cpu_ratio{service="checkout"} 0.25\ndemo_cpu_ratio{service="cart"} 0.5\n'
+            "# HELP demo_requests_total Requests served.\n# TYPE demo_requests_total counter\n"
+            f'demo_requests_total{{service="checkout"}} {10 * self.scrapes}\n'
+        )
 
 
 @dataclass

@@ -8,15 +8,13 @@ built-in queries expect: `process_cpu_seconds_total`, `process_resident_memory_b
 `http_server_request_duration_seconds` histogram with `http_response_status_code`.
 """
 
-import threading
 from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from tests.connectors.prometheus_server import free_port, running_prometheus
+from tests.connectors.prometheus_server import TextExporter, free_port, running_prometheus
 from typer.testing import CliRunner
 
 from missioncontrol import bootstrap
@@ -52,49 +50,32 @@ SERVICES = ("checkout", "cart")
 BUILTIN = ("up", "cpu_seconds_rate", "memory_resident_bytes", "http_request_rate", "http_error_rate")
 
 
-class Exporter:
+class Exporter(TextExporter):
     """`/metrics/<service>`: CPU and request counters that grow each scrape, memory, a latency histogram."""
 
     def __init__(self) -> None:
         self.scrapes: dict[str, int] = {}
-        exporter = self
+        super().__init__(self.body)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                service = self.path.rsplit("/", 1)[-1]
-                n = exporter.scrapes[service] = exporter.scrapes.get(service, 0) + 1
-                ok, failed = 100 * n, (10 if service == "checkout" else 1) * n
-                hist = "http_server_request_duration_seconds"
-                lines = [
-                    "# TYPE process_cpu_seconds_total counter",
-                    f"process_cpu_seconds_total {0.5 * n}",
-                    "# TYPE process_resident_memory_bytes gauge",
-                    f"process_resident_memory_bytes {200_000_000 + 1_000 * n}",
-                    f"# TYPE {hist} histogram",
-                ]
-                for code, count in (("200", ok), ("500", failed)):
-                    for le, share in (("0.05", 0.5), ("0.25", 0.9), ("1", 1.0), ("+Inf", 1.0)):
-                        labels = f'http_response_status_code="{code}",le="{le}"'
-                        lines.append(f"{hist}_bucket{{{labels}}} {int(count * share)}")
-                    lines.append(f'{hist}_count{{http_response_status_code="{code}"}} {count}')
-                    lines.append(f'{hist}_sum{{http_response_status_code="{code}"}} {count * 0.08}')
-                body = ("\n".join(lines) + "\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def body(self, path: str) -> str:
+        service = path.rsplit("/", 1)[-1]
+        n = self.scrapes[service] = self.scrapes.get(service, 0) + 1
+        ok, failed = 100 * n, (10 if service == "checkout" else 1) * n
+        hist = "http_server_request_duration_seconds"
+        lines = [
+            "# TYPE process_cpu_seconds_total counter",
+            f"process_cpu_seconds_total {0.5 * n}",
+            "# TYPE process_resident_memory_bytes gauge",
+            f"process_resident_memory_bytes {200_000_000 + 1_000 * n}",
+            f"# TYPE {hist} histogram",
+        ]
+        for code, count in (("200", ok), ("500", failed)):
+            for le, share in (("0.05", 0.5), ("0.25", 0.9), ("1", 1.0), ("+Inf", 1.0)):
+                labels = f'http_response_status_code="{code}",le="{le}"'
+                lines.append(f"{hist}_bucket{{{labels}}} {int(count * share)}")
+            lines.append(f'{hist}_count{{http_response_status_code="{code}"}} {count}')
+            lines.append(f'{hist}_sum{{http_response_status_code="{code}"}} {count * 0.08}')
+        return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="module")
