@@ -22,7 +22,6 @@ from missioncontrol.connectors.nezha import NezhaSource
 from missioncontrol.connectors.pagerduty import mapping as pagerduty_inbound
 from missioncontrol.connectors.prometheus import (
     PrometheusConfig,
-    PrometheusQueryError,
     PrometheusTelemetrySource,
     PullConfig,
     PullingTelemetryStore,
@@ -355,26 +354,18 @@ def connector_statuses(settings: Settings, *, probe: bool = False) -> list[Conne
             prometheus_settings(settings) if spec.name == "prometheus" else settings.connectors.get(spec.name)
         )
         status = _status(spec, raw)
-        if probe and spec.name == "prometheus" and status.state is ConnectorState.ENABLED:
-            status = _probe_prometheus(status, raw or {})
+        if (
+            probe
+            and spec.probe is not None
+            and spec.config is not None
+            and status.state is ConnectorState.ENABLED
+        ):
+            try:
+                status = replace(status, detail=spec.probe(spec.config.model_validate(raw or {})))
+            except MissionControlError as error:
+                status = replace(status, state=ConnectorState.FAILED, detail=str(error))
         statuses.append(status)
     return statuses
-
-
-def _probe_prometheus(status: ConnectorStatus, raw: dict[str, object]) -> ConnectorStatus:
-    try:
-        source = create_source(PrometheusConfig.model_validate(raw))
-    except MissionControlError as error:
-        return replace(status, state=ConnectorState.FAILED, detail=str(error))
-    try:
-        version = source.check()
-    except PrometheusQueryError as error:
-        return replace(status, state=ConnectorState.FAILED, detail=str(error))
-    finally:
-        source.close()
-    queries = len(source.queries.queries)
-    detail = f"Prometheus {version} at {source.client.base_url}: {queries} queries per service"
-    return replace(status, detail=detail)
 
 
 def _status(spec: ConnectorSpec, raw: dict[str, object] | None) -> ConnectorStatus:

@@ -552,6 +552,9 @@ class ConnectorSpec:
     samples: Path | None = None
     requires: tuple[str, ...] = ()
     needs_config: bool = False  # True: disabled until configured (a URL, a key)
+    # For a pull source: ask the configured peer now whether it answers; return a line describing it
+    # (its version), raise MissionControlError naming what is wrong. `connectors list` calls it.
+    probe: Callable[[Any], str] | None = None
 
 
 class ConnectorState(StrEnum):

@@ -95,6 +95,18 @@ def create_source(config: PrometheusConfig) -> PrometheusTelemetrySource:
     return PrometheusTelemetrySource(client, queries)
 
 
+def probe(config: PrometheusConfig) -> str:
+    """Ask the configured Prometheus for its build info; raise PrometheusQueryError if it does not answer."""
+    source = create_source(config)
+    try:
+        version = source.check()
+    finally:
+        source.close()
+    return (
+        f"Prometheus {version} at {source.client.base_url}: {len(source.queries.queries)} queries per service"
+    )
+
+
 spec = ConnectorSpec(
     name="prometheus",
     summary="Prometheus HTTP API query_range: per-service PromQL series pulled for an investigation window.",
@@ -104,4 +116,5 @@ spec = ConnectorSpec(
     docs="docs/connectors/prometheus.md",
     samples=Path(__file__).parent / "samples",
     needs_config=True,
+    probe=probe,
 )
