@@ -90,9 +90,12 @@ class InProcessServer:
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl-C stops it)."""
+        # Sleep, not `Thread.join`: on Python < 3.13 a Ctrl-C that interrupts `join` marks the thread
+        # as stopped while it still runs (CPython gh-90882), so `stop` would not wait for the
+        # server's shutdown hooks and the process exited under the embedded chDB (exit 139).
         try:
             while self._thread is not None and self._thread.is_alive():
-                self._thread.join(timeout=0.5)
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
 
