@@ -19,6 +19,7 @@ from clickhouse_connect.driver.binding import bind_query
 
 from missioncontrol.domain import LogRecord, MetricSeries, ServiceId, Span, Telemetry
 from missioncontrol.storage import otel_schema
+from missioncontrol.storage import telemetry as telemetry_module
 from missioncontrol.storage.telemetry import (
     EMBEDDED_QUERY_SETTINGS,
     EMBEDDED_SERVER_SETTINGS,
@@ -26,6 +27,8 @@ from missioncontrol.storage.telemetry import (
     ClickHouseTelemetryStore,
     TelemetryStoreError,
     chdb_parameter,
+    from_log_rows,
+    from_span_rows,
     gc_paused,
 )
 
@@ -410,3 +413,66 @@ def test_concurrent_readers_never_leave_the_collector_off(store: ChdbTelemetrySt
         reads = list(pool.map(lambda _: store.read(start=at(20), end=at(21)), range(12)))
     assert all(canonical(r) == canonical(reads[0]) for r in reads)
     assert gc.isenabled()
+
+
+def span_rows(statuses: list[str]) -> pa.Table:
+    """`select_spans`-shaped rows: one span per status, the first a root."""
+    n = len(statuses)
+    return pa.table(
+        {
+            "TraceId": ["t" * 32] * n,
+            "SpanId": [f"{i:016x}" for i in range(n)],
+            "ParentSpanId": [""] + [f"{i:016x}" for i in range(n - 1)],
+            "Service": ["front", "cart"] * (n // 2) + ["front"] * (n % 2),
+            "Operation": ["GET /"] * n,
+            "StartNs": pa.array([NS * 1_700_000_000 + i for i in range(n)], pa.int64()),
+            "Duration": pa.array([1_000 * i for i in range(n)], pa.uint64()),
+            "Status": statuses,
+        }
+    )
+
+
+def test_rows_become_the_spans_the_constructor_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    statuses = ["Unset", "Ok", "Error", "STATUS_CODE_ERROR", "STATUS_CODE_OK", "", "Ok"]
+    fast = from_span_rows(span_rows(statuses))
+    assert telemetry_module._SPAN_SLOTS  # slots filled directly: a changed `Span` turns this off
+    expected = tuple(
+        Span(
+            trace_id="t" * 32,
+            span_id=f"{i:016x}",
+            parent_span_id=None if i == 0 else f"{i - 1:016x}",
+            service=ServiceId("front" if i % 2 == 0 else "cart"),
+            operation="GET /",
+            start_ns=NS * 1_700_000_000 + i,
+            end_ns=NS * 1_700_000_000 + i + 1_000 * i,
+            is_error=error,
+        )
+        for i, error in enumerate([None, False, True, True, False, None, False])
+    )
+    assert fast == expected
+    assert {hash(s) for s in fast} == {hash(s) for s in expected}
+    monkeypatch.setattr(telemetry_module, "_SPAN_SLOTS", False)  # through the constructor
+    assert from_span_rows(span_rows(statuses)) == expected
+    assert from_span_rows(span_rows(statuses).slice(0, 0)) == ()
+
+
+def test_log_rows_become_the_records_the_constructor_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = pa.table(
+        {
+            "TimeNs": pa.array([NS * 1_700_000_000, NS * 1_700_000_000 + 500_000_000], pa.int64()),
+            "Service": ["db", "cart"],
+            "Body": ["deadlock", "ok"],
+            "Level": ["ERROR", ""],
+            "TraceId": ["a" * 32, ""],
+            "SpanId": ["b" * 16, ""],
+        }
+    )
+    expected = (
+        LogRecord(1_700_000_000.0, ServiceId("db"), "deadlock", "ERROR", "a" * 32, "b" * 16),
+        LogRecord(1_700_000_000.5, ServiceId("cart"), "ok", "", "", ""),
+    )
+    assert telemetry_module._LOG_SLOTS
+    assert from_log_rows(rows) == expected
+    monkeypatch.setattr(telemetry_module, "_LOG_SLOTS", False)
+    assert from_log_rows(rows) == expected
+    assert from_log_rows(rows.slice(0, 0)) == ()

@@ -21,19 +21,23 @@ engine and how an Arrow batch is inserted (chDB's `Python()` table function; cli
 import gc
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, Protocol, cast
+from types import MemberDescriptorType
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from missioncontrol.domain import LogRecord, MetricSeries, MissionControlError, ServiceId, Span, Telemetry
 from missioncontrol.storage import otel_schema as sql
 
 NS = 1_000_000_000
+V = TypeVar("V")
 _TIMESTAMP = pa.timestamp("ns", tz="UTC")
 
 # OpenTelemetry log data model: the first severity number of each named range.
@@ -121,22 +125,20 @@ def to_gauge_batch(metrics: Sequence[MetricSeries]) -> pa.Table:
 
 def from_span_rows(rows: pa.Table) -> tuple[Span, ...]:
     """Return domain spans from `select_spans` rows."""
+    if rows.num_rows == 0:
+        return ()
     starts = rows.column("StartNs").to_numpy()
     ends = (starts + rows.column("Duration").to_numpy().astype(np.int64)).tolist()
     parents = [parent or None for parent in rows.column("ParentSpanId").to_pylist()]
-    statuses = [_is_error(status) for status in rows.column("Status").to_pylist()]
-    return tuple(
-        map(
-            Span,
-            rows.column("TraceId").to_pylist(),
-            rows.column("SpanId").to_pylist(),
-            parents,
-            cast(list[ServiceId], rows.column("Service").to_pylist()),  # NewType: same str at runtime
-            rows.column("Operation").to_pylist(),
-            starts.tolist(),
-            ends,
-            statuses,
-        )
+    return _spans(
+        rows.column("TraceId").to_pylist(),
+        rows.column("SpanId").to_pylist(),
+        parents,
+        _per_value(rows.column("Service"), ServiceId),
+        _per_value(rows.column("Operation"), str),
+        starts.tolist(),
+        ends,
+        _per_value(rows.column("Status"), _is_error),
     )
 
 
@@ -149,12 +151,102 @@ def _is_error(status: str) -> bool | None:
     return None
 
 
+def _per_value(column: pa.ChunkedArray, convert: Callable[[str], V]) -> list[V]:
+    """Return `convert` of every row, computed once per distinct value (services, operations, statuses
+    repeat over hundreds of thousands of rows); rows of one value share one object."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    converted = np.array([convert(value) for value in encoded.dictionary.to_pylist()], dtype=object)
+    return cast(list[V], converted[encoded.indices.to_numpy()].tolist())
+
+
+def _fills_slots(cls: type, names: tuple[str, ...]) -> bool:
+    """Return True if `cls` is a slotted dataclass of exactly these fields and no `__post_init__`.
+
+    Such a class's generated `__init__` only sets each field through `object.__setattr__`, so an
+    object whose slots are set directly is the same object (equal, hashing alike), made in half
+    the time: it matters for the hundreds of thousands of spans of one read.
+    """
+    declared = tuple(f.name for f in fields(cls))
+    return (
+        sorted(declared) == sorted(names)
+        and all(isinstance(getattr(cls, name, None), MemberDescriptorType) for name in declared)
+        and not hasattr(cls, "__post_init__")
+    )
+
+
+_SPAN_FIELDS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "service",
+    "operation",
+    "start_ns",
+    "end_ns",
+    "is_error",
+)
+_SPAN_SLOTS = _fills_slots(Span, _SPAN_FIELDS)
+
+
+def _spans(*columns: list[Any]) -> tuple[Span, ...]:
+    """Return one `Span` per row of these columns (in `_SPAN_FIELDS` order)."""
+    if not _SPAN_SLOTS:
+        return tuple(map(Span, *columns))
+    s1, s2, s3, s4, s5, s6, s7, s8 = (getattr(Span, name).__set__ for name in _SPAN_FIELDS)
+    new = object.__new__
+    built: list[Span] = []
+    append = built.append
+    for v1, v2, v3, v4, v5, v6, v7, v8 in zip(*columns, strict=True):
+        span = new(Span)
+        s1(span, v1)
+        s2(span, v2)
+        s3(span, v3)
+        s4(span, v4)
+        s5(span, v5)
+        s6(span, v6)
+        s7(span, v7)
+        s8(span, v8)
+        append(span)
+    return tuple(built)
+
+
+_LOG_FIELDS = ("timestamp", "service", "message", "level", "trace_id", "span_id")
+_LOG_SLOTS = _fills_slots(LogRecord, _LOG_FIELDS)
+
+
+def _logs(*columns: list[Any]) -> tuple[LogRecord, ...]:
+    """Return one `LogRecord` per row of these columns (in `_LOG_FIELDS` order)."""
+    if not _LOG_SLOTS:
+        return tuple(map(LogRecord, *columns))
+    s1, s2, s3, s4, s5, s6 = (getattr(LogRecord, name).__set__ for name in _LOG_FIELDS)
+    new = object.__new__
+    built: list[LogRecord] = []
+    append = built.append
+    for v1, v2, v3, v4, v5, v6 in zip(*columns, strict=True):
+        record = new(LogRecord)
+        s1(record, v1)
+        s2(record, v2)
+        s3(record, v3)
+        s4(record, v4)
+        s5(record, v5)
+        s6(record, v6)
+        append(record)
+    return tuple(built)
+
+
 def from_log_rows(rows: pa.Table) -> tuple[LogRecord, ...]:
     """Return domain log records from `select_logs` rows."""
+    if rows.num_rows == 0:
+        return ()
     seconds = ns_to_seconds_array(rows.column("TimeNs").to_numpy()).tolist()
-    services = cast(list[ServiceId], rows.column("Service").to_pylist())  # NewType: same str at runtime
-    columns = [rows.column(name).to_pylist() for name in ("Body", "Level", "TraceId", "SpanId")]
-    return tuple(map(LogRecord, seconds, services, *columns))
+    columns = [rows.column(name).to_pylist() for name in ("Body", "TraceId", "SpanId")]
+    return _logs(
+        seconds,
+        _per_value(rows.column("Service"), ServiceId),
+        columns[0],
+        _per_value(rows.column("Level"), str),
+        columns[1],
+        columns[2],
+    )
 
 
 def from_point_rows(rows: pa.Table) -> tuple[MetricSeries, ...]:
