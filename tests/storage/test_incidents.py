@@ -1,6 +1,7 @@
 """The core state store on SQLite and PostgreSQL: alerts dedup, incidents, grouping reasons, briefs."""
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine
@@ -167,6 +168,32 @@ def test_resent_alerts_make_no_duplicates_and_resolution_updates_status(db_engin
     (pending,) = store.unprocessed_alerts(limit=10)
     assert pending.fingerprint == "a" and pending.status is AlertStatus.RESOLVED
     assert store.count_alerts() == 2
+
+
+def test_a_large_batch_is_stored_whole_read_back_equal_and_resent_without_duplicates(
+    db_engine: Engine,
+) -> None:
+    """On SQLite a batch is written many rows per statement (256, 64, 16, 4, 1 at a time): 345 alerts
+    cross every size. Times given in another zone, with and without microseconds, and labels in any
+    script come back as they went in, and the stored times match what the grouper marks processed."""
+    plus_two = timezone(timedelta(hours=2))
+    batch = [
+        replace(
+            alert(f"fp-{i:03d}", service=f"svc-{i % 7}", at_s=i * 1.000_001 if i % 2 else i),
+            received_at=(T0 + timedelta(seconds=i)).astimezone(plus_two),
+            labels={"alertname": "HighErrorRate", "note": f'grüße \u2028 "{i}"'},
+        )
+        for i in range(345)
+    ]
+    store = SqlIncidentStore(db_engine)
+    with db_engine.begin() as conn:
+        write_alerts(conn, batch)
+    with db_engine.begin() as conn:
+        write_alerts(conn, batch[::-1])
+    assert store.count_alerts() == 345
+    assert store.unprocessed_alerts(limit=1000) == tuple(batch)
+    store.record_placements([place(a, "inc-1", opens=a is batch[0]) for a in batch])
+    assert store.unprocessed_alerts(limit=1000) == ()
 
 
 def test_unprocessed_alerts_come_back_oldest_first_with_every_field(db_engine: Engine) -> None:
