@@ -78,6 +78,18 @@ def test_each_bad_alert_is_named_by_index_and_field_and_the_rest_map() -> None:
     assert "RFC 3339" in problems[0].message
 
 
+def test_a_status_that_is_not_a_string_is_one_bad_alert_not_a_failed_batch() -> None:
+    """A list or object as `status` raised TypeError (unhashable) out of the mapping: a 500 for the
+    whole batch instead of one problem naming the field."""
+    payload = sample("alertmanager-v4-firing.json")
+    assert isinstance(payload, dict)
+    good = payload["alerts"][0]
+    payload["alerts"] = [{**good, "status": ["firing"]}, {**good, "status": {"a": 1}}, good]
+    alerts, problems = to_alerts(payload, received_at=RECEIVED)
+    assert len(alerts) == 1
+    assert [(p.index, p.field) for p in problems] == [(0, "alerts[0].status"), (1, "alerts[1].status")]
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [([], "$"), ({"version": "5", "alerts": []}, "version"), ({"alerts": "x"}, "alerts"), ({}, "alerts")],

@@ -54,6 +54,15 @@ def parse_rfc3339(value: str) -> datetime:
     match = _RFC3339.match(value)
     if not match:
         raise ValueError(f"not an RFC 3339 timestamp: {value[:64]!r}")
+    if value[10] == "T" and value[-1] != "z":
+        # What senders write (`T`, `Z` or an offset): `fromisoformat` reads it as it is, fractions
+        # past microseconds cut off as below. Whatever it refuses takes the long way, for its message.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return to_storable_utc(parsed)
     date, clock, fraction, zone = match.groups()
     micros = (fraction or ".0")[1:7].ljust(6, "0")
     offset = "+00:00" if zone in ("Z", "z") else zone
@@ -63,6 +72,12 @@ def parse_rfc3339(value: str) -> datetime:
 def _text_map(raw: object, field: str) -> dict[str, str]:
     if raw is None:
         return {}
+    if type(raw) is dict:  # what a JSON parser makes: plain strings, short, need only a copy
+        for key, value in raw.items():
+            if type(value) is not str or type(key) is not str or len(value) > MAX_TEXT:
+                break
+        else:
+            return dict(raw)
     if not isinstance(raw, Mapping):
         raise _Bad(field, f"must be an object of strings, got {type(raw).__name__}")
     out: dict[str, str] = {}
@@ -79,8 +94,17 @@ def _fingerprint(labels: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def _first(values: Mapping[str, str], keys: tuple[str, ...]) -> str:
+    """Return the value of the first of `keys` that `values` holds non-empty, else ""."""
+    for key in keys:
+        value = values.get(key)
+        if value:
+            return value
+    return ""
+
+
 def _to_alert(raw: object, where: str, *, received_at: datetime) -> Alert:
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise _Bad(where, f"must be an object, got {type(raw).__name__}")
     labels = _text_map(raw.get("labels"), f"{where}.labels")
     annotations = _text_map(raw.get("annotations"), f"{where}.annotations")
@@ -88,7 +112,8 @@ def _to_alert(raw: object, where: str, *, received_at: datetime) -> Alert:
     if not name:
         raise _Bad(f"{where}.labels.alertname", "is required and must be a non-empty string")
     status_raw = raw.get("status", "firing")
-    if status_raw not in STATUS:
+    status = STATUS.get(status_raw) if isinstance(status_raw, str) else None
+    if status is None:
         raise _Bad(f"{where}.status", f"must be 'firing' or 'resolved', got {str(status_raw)[:32]!r}")
     starts = raw.get("startsAt")
     if not isinstance(starts, str):
@@ -102,20 +127,19 @@ def _to_alert(raw: object, where: str, *, received_at: datetime) -> Alert:
         fingerprint = _fingerprint(labels)
     if not isinstance(fingerprint, str) or len(fingerprint) > 128:
         raise _Bad(f"{where}.fingerprint", "must be a string of at most 128 characters")
-    service = next((labels[k] for k in SERVICE_LABELS if labels.get(k)), None)
-    signal = next((labels[k] for k in SIGNAL_LABELS if labels.get(k)), name)
-    summary = next((annotations[k] for k in SUMMARY_ANNOTATIONS if annotations.get(k)), "")
+    service = _first(labels, SERVICE_LABELS)
+    severity = labels.get("severity")
     return Alert(
-        fingerprint=fingerprint,
-        name=name[:256],
-        severity=SEVERITY.get(labels.get("severity", "").lower(), Severity.UNKNOWN),
-        status=STATUS[status_raw],
-        service=ServiceId(service[:256]) if service else None,
-        signal=signal[:256],
-        started_at=started_at,
-        received_at=received_at,
-        summary=summary,
-        labels=labels,
+        fingerprint,
+        name[:256],
+        SEVERITY.get(severity.lower(), Severity.UNKNOWN) if severity else Severity.UNKNOWN,
+        status,
+        ServiceId(service[:256]) if service else None,
+        (_first(labels, SIGNAL_LABELS) or name)[:256],
+        started_at,
+        received_at,
+        _first(annotations, SUMMARY_ANNOTATIONS),
+        labels,
     )
 
 
