@@ -16,6 +16,7 @@ from tests.api.conftest import TOKEN, make_settings
 from tests.api.test_alerts import am_alert, payload, signed
 
 from missioncontrol import bootstrap
+from missioncontrol.api import webhooks
 from missioncontrol.api.app import create_app
 from missioncontrol.api.runtime import Runtime
 from missioncontrol.api.webhooks import WebhooksFirst
@@ -161,6 +162,51 @@ def test_overload_and_a_failed_commit_are_503_with_retry_after_never_2xx(
     assert reply is not None and reply[0] == 503
     assert reply[1][b"retry-after"] == retry_after
     assert "resend" in json.loads(reply[2])["detail"] or "waiting" in json.loads(reply[2])["detail"]
+
+
+class _SilentInbox:
+    def submit(self, alerts: list[Alert]) -> "Future[Acceptance]":
+        return Future()  # never committed, never failed
+
+
+def test_a_commit_that_does_not_come_in_time_is_503_never_2xx(
+    app: WebhooksFirst, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhooks, "COMMIT_TIMEOUT_S", 0.05)
+    _runtime(app).inbox = _SilentInbox()
+    reply = call(app, json.dumps(payload(am_alert("x"))).encode(), [BEARER])
+    assert reply is not None and reply[0] == 503 and reply[1][b"retry-after"] == b"2"
+    assert "did not commit in time" in json.loads(reply[2])["detail"]
+
+
+def test_requests_committed_together_each_get_their_own_answer(app: WebhooksFirst) -> None:
+    """One group commit settles many requests at once; each gets the answer for its own alerts."""
+    scope_headers = [BEARER]
+    bodies = [
+        json.dumps(payload(*[am_alert(f"r{i}-{k}") for k in range(i % 3 + 1)])).encode() for i in range(60)
+    ]
+
+    async def one(body: bytes) -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+        incoming = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": AM, "headers": scope_headers}
+        await app(scope, receive, send)
+        return sent[0]["status"], sent[1]["body"]
+
+    async def all_at_once() -> list[tuple[int, bytes]]:
+        return await asyncio.gather(*(one(b) for b in bodies))
+
+    replies = asyncio.run(all_at_once())
+    assert [status for status, _ in replies] == [200] * 60
+    assert [json.loads(body)["accepted"] for _, body in replies] == [i % 3 + 1 for i in range(60)]
+    assert _runtime(app).incidents.count_alerts() == sum(i % 3 + 1 for i in range(60))  # type: ignore[attr-defined]
 
 
 def test_other_methods_and_paths_go_to_the_router(app: WebhooksFirst) -> None:
