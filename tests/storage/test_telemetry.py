@@ -476,3 +476,85 @@ def test_log_rows_become_the_records_the_constructor_makes(monkeypatch: pytest.M
     monkeypatch.setattr(telemetry_module, "_LOG_SLOTS", False)
     assert from_log_rows(rows) == expected
     assert from_log_rows(rows.slice(0, 0)) == ()
+
+
+def counting_selects(store: ChdbTelemetryStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    queries: list[str] = []
+    select = store._select
+
+    def counted(query: str, params: Any) -> pa.Table:
+        queries.append(query)
+        return select(query, params)
+
+    monkeypatch.setattr(store, "_select", counted)
+    return queries
+
+
+def test_call_edges_are_counted_once_until_spans_of_their_window_are_written(
+    store: ChdbTelemetryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = "c" * 32
+    store.append(
+        Telemetry(
+            spans=(
+                span(trace, "1" * 16, None, "cache-front", ns(30, 10)),
+                span(trace, "2" * 16, "1" * 16, "cache-cart", ns(30, 11)),
+            )
+        )
+    )
+    queries = counting_selects(store, monkeypatch)
+    first = store.call_edges(at(30), at(31))
+    assert first == {("cache-front", "cache-cart"): 1}
+    first[("cache-front", "nobody")] = 5  # the caller's copy: the kept count is not changed
+    assert store.call_edges(at(30), at(31)) == {("cache-front", "cache-cart"): 1}
+    assert len(queries) == 1
+    # Spans after the window change nothing it counted: still no new query.
+    store.append(Telemetry(spans=(span(trace, "3" * 16, "1" * 16, "cache-db", ns(31, 5)),)))
+    assert store.call_edges(at(30), at(31)) == {("cache-front", "cache-cart"): 1}
+    assert len(queries) == 1
+    # A late span inside it does: counted again, with the new call.
+    store.append(Telemetry(spans=(span(trace, "4" * 16, "1" * 16, "cache-db", ns(30, 50)),)))
+    assert store.call_edges(at(30), at(31)) == {
+        ("cache-front", "cache-cart"): 1,
+        ("cache-front", "cache-db"): 1,
+    }
+    assert len(queries) == 2
+    # So does a parent that started within the slack before the window.
+    store.append(Telemetry(spans=(span(trace, "5" * 16, None, "cache-front", ns(29, 3590)),)))
+    store.call_edges(at(30), at(31))
+    assert len(queries) == 3
+    # Another window, or another slack, is another count.
+    store.call_edges(at(30), at(31), parent_slack_s=1)
+    assert len(queries) == 4
+
+
+def test_a_kept_edge_count_expires_and_a_count_made_during_an_append_is_not_kept(
+    store: ChdbTelemetryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert store._edges is not None
+    now = [1000.0]
+    monkeypatch.setattr(store._edges, "clock", lambda: now[0])
+    store.append(Telemetry(spans=(span("f" * 32, "1" * 16, None, "ttl-front", ns(32, 1)),)))
+    queries = counting_selects(store, monkeypatch)
+    store.call_edges(at(32), at(33))
+    store.call_edges(at(32), at(33))
+    assert len(queries) == 1
+    now[0] += store._edges.ttl_s + 1  # written where this store cannot see (another process): bounded
+    store.call_edges(at(32), at(33))
+    assert len(queries) == 2
+    # A count whose query overlapped an append (any append) is not kept.
+    writes = store._edges.writes
+    key = ("otel", 0, 1, 2)
+    store._edges.written(ns(40), ns(40))
+    store._edges.put(key, {}, first_ns=0, last_ns=2, writes_before=writes)
+    assert store._edges.get(key) is None
+
+
+def test_a_clickhouse_cluster_is_written_by_others_so_its_edges_are_always_counted(
+    store: ChdbTelemetryStore,
+) -> None:
+    client = ClickHouseConnectOnChdb(store)
+    cluster = ClickHouseTelemetryStore(client)
+    cluster.call_edges(at(30), at(31))
+    cluster.call_edges(at(30), at(31))
+    assert len(client.queries) == 2
