@@ -1,5 +1,6 @@
 """Investigation: a stored incident becomes a Case from the ports, a diagnosis, and a versioned brief."""
 
+import threading
 from collections.abc import Collection, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,11 +14,13 @@ from missioncontrol.domain import (
     Alert,
     AlertStatus,
     Brief,
+    Change,
     Incident,
     IncidentId,
     IncidentStatus,
     LabeledCase,
     LogRecord,
+    ServiceGraph,
     ServiceId,
     Severity,
     Span,
@@ -194,3 +197,52 @@ def test_the_case_baseline_is_the_reference_windows_telemetry() -> None:
 
 def test_an_investigation_reads_no_further_than_the_engine_weighs() -> None:
     assert InvestigationConfig().after.total_seconds() == EngineConfig().after_alert_s
+
+
+class SlowWorld:
+    """A world model whose answers are awaited by the telemetry read: only a concurrent read ends."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        self.asked = threading.Event()
+        self.fails = fails
+
+    def graph_at(self, at: datetime) -> ServiceGraph:
+        self.asked.set()
+        if self.fails:
+            raise RuntimeError("world model offline")
+        return ServiceGraph(edges=frozenset({(ServiceId("a"), ServiceId("b"))}))
+
+    def changes_between(self, start: datetime, end: datetime) -> tuple[Change, ...]:
+        return ()
+
+
+class WaitingReads(CountingReads):
+    def __init__(self, world: SlowWorld) -> None:
+        super().__init__()
+        self.world = world
+
+    def read(
+        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+    ) -> Telemetry:
+        assert self.world.asked.wait(timeout=10), "the graph was not read beside the window"
+        return super().read(start=start, end=end, services=services)
+
+
+def test_the_graph_and_reference_are_read_beside_the_window_and_their_failure_is_the_investigations() -> None:
+    t0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    alert = Alert("fp", "X", Severity.CRITICAL, AlertStatus.FIRING, ServiceId("a"), "s", t0, t0)
+    incident = Incident(IncidentId("i"), "t", IncidentStatus.OPEN, Severity.CRITICAL, None, t0, t0, (alert,))
+    world = SlowWorld()
+    given = Telemetry(logs=(LogRecord(1.0, ServiceId("a"), "m"),))
+    case = build_case(
+        incident,
+        telemetry=WaitingReads(world),
+        world=world,
+        now=t0,
+        baseline=lambda: given,  # type: ignore[arg-type]
+    )
+    assert case.graph is not None and case.graph.edges == {("a", "b")}
+    assert case.baseline is given and len(case.telemetry.spans) == 1
+    broken = SlowWorld(fails=True)
+    with pytest.raises(RuntimeError, match="world model offline"):
+        build_case(incident, telemetry=WaitingReads(broken), world=broken, now=t0)  # type: ignore[arg-type]

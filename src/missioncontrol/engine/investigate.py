@@ -12,6 +12,7 @@ and says so in `Brief.notes`: a broken add-on never costs the operator the diagn
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -20,10 +21,12 @@ from missioncontrol.domain import (
     AlertStatus,
     Brief,
     Case,
+    Change,
     Diagnosis,
     Impact,
     Incident,
     IncidentId,
+    ServiceGraph,
     ServiceId,
     Severity,
     Telemetry,
@@ -70,11 +73,16 @@ def build_case(
     world: WorldModel | None,
     now: datetime,
     config: InvestigationConfig = InvestigationConfig(),
-    baseline: Telemetry | None = None,
+    baseline: Telemetry | Callable[[], Telemetry] | None = None,
 ) -> Case:
     """Return the case the engine sees for `incident`: its lead alert and the world around it.
 
-    `baseline`, when given, is the reference windows' telemetry already read (see `ReferenceCache`).
+    `baseline`, when given, is the reference windows' telemetry, or how to get it (`ReferenceCache`);
+    else the reference windows are read from `telemetry`.
+
+    The graph, the changes and the reference windows are read on a second thread while this one
+    reads the incident's own window: a store query releases the GIL while it runs, so the queries of
+    one overlap the other's conversion of hundreds of thousands of rows into spans.
     """
     alert = lead_alert(incident)
     anchor = alert.started_at if alert is not None else incident.opened_at
@@ -82,11 +90,20 @@ def build_case(
     end = min(now, anchor + config.after)
     if end <= anchor:
         end = anchor + timedelta(minutes=1)
-    data = telemetry.read(start=start, end=end, services=None) if telemetry is not None else Telemetry()
-    graph = world.graph_at(anchor) if world is not None else None
-    changes = world.changes_between(start, end) if world is not None else ()
-    if baseline is None:
-        baseline = reference_telemetry(telemetry, config.reference_windows)
+
+    def around() -> tuple[ServiceGraph | None, tuple[Change, ...], Telemetry]:
+        graph = world.graph_at(anchor) if world is not None else None
+        if baseline is None:
+            reference = reference_telemetry(telemetry, config.reference_windows)
+        else:
+            reference = baseline if isinstance(baseline, Telemetry) else baseline()
+        changes = world.changes_between(start, end) if world is not None else ()
+        return graph, changes, reference
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="investigate-around") as beside:
+        rest = beside.submit(around)
+        data = telemetry.read(start=start, end=end, services=None) if telemetry is not None else Telemetry()
+        graph, changes, reference = rest.result()
     return Case(
         id=incident.id,
         system="live",
@@ -94,7 +111,7 @@ def build_case(
         graph=graph,
         changes=changes,
         alert=alert,
-        baseline=baseline,
+        baseline=reference,
         description=incident.title,
     )
 
@@ -208,7 +225,7 @@ class Investigator:
             world=self.world,
             now=now,
             config=self.config,
-            baseline=self._references.get(self.telemetry, self.config.reference_windows, now=now),
+            baseline=lambda: self._references.get(self.telemetry, self.config.reference_windows, now=now),
         )
         diagnosis = self.diagnoser.diagnose(case)
         previous = self.briefs.latest_brief(incident_id)
