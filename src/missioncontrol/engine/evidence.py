@@ -126,12 +126,13 @@ def evidence_of_contribution(
         return Evidence(
             kind=EvidenceKind.TRACE_LATENCY,
             service=f.service,
-            summary=f"calls to and from {f.service} got slower on the wire: "
-            f"median edge ×{f.network.ratio:.1f}, "
-            f"over {len(f.network.edges)} edges; worst {a} → {b} {worst.after_p90_ms:.1f} ms "
+            summary=f"calls {'into' if f.network.inbound else 'out of'} {f.service} got slower on the "
+            f"wire: at least half of them ×{f.network.ratio:.1f}, "
+            f"over {len(f.network.edges)} edge(s); worst {a} → {b} {worst.after_p90_ms:.1f} ms "
             f"against {worst.before_p90_ms:.1f} ms",
             source="traces",
-            query=f"client spans of calls into or out of service={f.service!r}: self time, p90",
+            query=f"client spans of calls {'into' if f.network.inbound else 'out of'} service={f.service!r}: "
+            "time outside the callee, median per edge",
             window=window,
             stance=Stance.SUPPORTS,
             value=worst.after_p90_ms,

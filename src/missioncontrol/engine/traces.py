@@ -142,23 +142,26 @@ def time_shift(before: Sequence[float], after: Sequence[float], *, min_spans: in
 
 @dataclass(frozen=True, slots=True)
 class NetworkShift:
-    """Calls to and from one service that got slower on the wire."""
+    """Calls into one service (or, for a service no one calls, out of it) that got slower on the wire."""
 
     service: ServiceId
-    ratio: float  # median over the service's edges of each edge's p90 ratio
-    edges: tuple[tuple[Edge, TimeShift], ...]
+    ratio: float  # lower median over those edges of each edge's median-call ratio
+    edges: tuple[tuple[Edge, TimeShift], ...]  # the edges judged, slowest first
+    inbound: bool = True  # the edges are calls into the service (False: calls out of it)
 
 
 def network_shifts(
     after: SpanTimes, reference: SpanTimes, *, min_edges: int = 1, min_calls: int = 10
 ) -> dict[ServiceId, NetworkShift]:
-    """Score each service by how much slower every call into or out of it became.
+    """Score each service by how much slower every call into it became, as its callers timed them.
 
-    A delay on one service's network slows all of its edges, whoever is on the other end; a slow
-    edge between two otherwise healthy services points at neither in particular. Taking the
-    median over a service's edges rewards the first pattern and not the second. Each edge is
-    judged on its median call time, not a tail: a delay on the wire slows every call, while a
-    burst of slow calls moves only the tail.
+    A delay on a service's network is felt by everyone who calls it, whoever they are: its callers'
+    client spans grow while its own server spans do not. A slow edge between two otherwise healthy
+    services points at neither in particular. Taking the (lower) median over the calls into a
+    service rewards the first pattern and not the second, and a caller with one slow callee is not
+    blamed for it: its own callers see nothing. A service nobody calls (an entry point) is judged
+    on its calls out instead. Each edge is judged on its median call time, not a tail: a delay on
+    the wire slows every call, while a burst of slow calls moves only the tail.
     """
     shifts = {
         edge: shift
@@ -166,19 +169,32 @@ def network_shifts(
         if (shift := time_shift(reference.edge_ms[edge], after.edge_ms[edge], min_spans=min_calls))
         is not None
     }
-    touching: defaultdict[ServiceId, list[tuple[Edge, TimeShift]]] = defaultdict(list)
+    into: defaultdict[ServiceId, list[tuple[Edge, TimeShift]]] = defaultdict(list)
+    out_of: defaultdict[ServiceId, list[tuple[Edge, TimeShift]]] = defaultdict(list)
     for edge, shift in shifts.items():
-        touching[edge[0]].append((edge, shift))
-        touching[edge[1]].append((edge, shift))
-    return {
-        service: NetworkShift(
+        out_of[edge[0]].append((edge, shift))
+        into[edge[1]].append((edge, shift))
+    found: dict[ServiceId, NetworkShift] = {}
+    for service in sorted(set(into) | set(out_of)):
+        inbound = service in into
+        edges = into[service] if inbound else out_of[service]
+        if len(edges) < min_edges:
+            continue
+        found[service] = NetworkShift(
             service=service,
-            ratio=float(np.median([(s.after_ms + 1.0) / (s.before_ms + 1.0) for _, s in edges])),
+            ratio=_lower_median([(s.after_ms + 1.0) / (s.before_ms + 1.0) for _, s in edges]),
             edges=tuple(sorted(edges, key=lambda e: -e[1].ratio)),
+            inbound=inbound,
         )
-        for service, edges in sorted(touching.items())
-        if len(edges) >= min_edges
-    }
+    return found
+
+
+def _lower_median(values: Sequence[float]) -> float:
+    # With an even count the usual median averages the middle two, so one slow edge of two would
+    # carry half the verdict: a service with one slow callee and one healthy caller is not slow on
+    # the wire. The lower of the middle two asks that at least half the edges slowed.
+    ordered = sorted(values)
+    return float(ordered[(len(ordered) - 1) // 2])
 
 
 def self_time_shifts(after: SpanTimes, reference: SpanTimes) -> dict[ServiceId, TimeShift]:
