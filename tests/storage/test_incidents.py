@@ -175,7 +175,8 @@ def test_a_large_batch_is_stored_whole_read_back_equal_and_resent_without_duplic
 ) -> None:
     """On SQLite a batch is written many rows per statement (256, 64, 16, 4, 1 at a time): 345 alerts
     cross every size. Times given in another zone, with and without microseconds, and labels in any
-    script come back as they went in, and the stored times match what the grouper marks processed."""
+    script come back as they went in, and the stored times match what the grouper marks processed
+    (also many rows per statement: incidents, alert marks, reasons in order, severities)."""
     plus_two = timezone(timedelta(hours=2))
     batch = [
         replace(
@@ -192,8 +193,16 @@ def test_a_large_batch_is_stored_whole_read_back_equal_and_resent_without_duplic
         write_alerts(conn, batch[::-1])
     assert store.count_alerts() == 345
     assert store.unprocessed_alerts(limit=1000) == tuple(batch)
-    store.record_placements([place(a, "inc-1", opens=a is batch[0]) for a in batch])
+    placed = [place(a, f"inc-{i % 7}", opens=i < 7) for i, a in enumerate(batch)]
+    placed[-1] = replace(placed[-1], alert=replace(batch[-1], severity=Severity.CRITICAL))
+    assert store.record_placements(placed) == tuple(f"inc-{i}" for i in range(7))
     assert store.unprocessed_alerts(limit=1000) == ()
+    for k in range(7):
+        incident = store.incident(IncidentId(f"inc-{k}"))
+        assert incident is not None and incident.status is IncidentStatus.OPEN
+        assert [a.fingerprint for a in incident.alerts] == [a.fingerprint for a in batch[k::7]]
+        assert [g.fingerprint for g in incident.grouping] == [a.fingerprint for a in batch[k::7]]
+        assert incident.severity is (Severity.CRITICAL if k == 344 % 7 else Severity.WARNING)
 
 
 def test_unprocessed_alerts_come_back_oldest_first_with_every_field(db_engine: Engine) -> None:
