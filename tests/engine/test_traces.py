@@ -191,7 +191,7 @@ def test_a_caller_with_one_slow_edge_does_not_tie_with_the_shared_end() -> None:
 
 
 def test_network_shifts_need_enough_calls_on_an_edge_in_both_periods() -> None:
-    reference = SpanTimes(own_ms={}, edge_ms={edge("a", "b"): [4.0] * 9, edge("a", "c"): [4.0] * 20})
+    reference = SpanTimes(own_ms={}, edge_ms={edge("a", "b"): [4.0] * 4, edge("a", "c"): [4.0] * 20})
     after = SpanTimes(own_ms={}, edge_ms={edge("a", "b"): [40.0] * 20, edge("a", "d"): [40.0] * 20})
 
     assert network_shifts(after, reference) == {}

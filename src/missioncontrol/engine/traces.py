@@ -151,7 +151,7 @@ class NetworkShift:
 
 
 def network_shifts(
-    after: SpanTimes, reference: SpanTimes, *, min_edges: int = 1, min_calls: int = 10
+    after: SpanTimes, reference: SpanTimes, *, min_edges: int = 1, min_calls: int = 5
 ) -> dict[ServiceId, NetworkShift]:
     """Score each service by how much slower every call into it became, as its callers timed them.
 
@@ -161,7 +161,9 @@ def network_shifts(
     service rewards the first pattern and not the second, and a caller with one slow callee is not
     blamed for it: its own callers see nothing. A service nobody calls (an entry point) is judged
     on its calls out instead. Each edge is judged on its median call time, not a tail: a delay on
-    the wire slows every call, while a burst of slow calls moves only the tail.
+    the wire slows every call, while a burst of slow calls moves only the tail. Five calls in each
+    period are enough for that median, as for self times: a leaf called once per checkout makes
+    only a handful of calls in an incident's minutes.
     """
     shifts = {
         edge: shift
