@@ -1,7 +1,9 @@
 """Investigation: a stored incident becomes a Case from the ports, a diagnosis, and a versioned brief."""
 
+import gc
 import threading
 from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,9 @@ from missioncontrol.domain import (
     Alert,
     AlertStatus,
     Brief,
+    Case,
     Change,
+    Diagnosis,
     Incident,
     IncidentId,
     IncidentStatus,
@@ -32,12 +36,14 @@ from missioncontrol.engine.investigate import (
     Investigator,
     ReferenceCache,
     build_case,
+    collector_paused,
     lead_alert,
 )
 from missioncontrol.engine.worker import IncidentWorker
+from missioncontrol.ports import Diagnoser
 from missioncontrol.settings import Settings
 from missioncontrol.storage.incidents import SqlIncidentStore, write_alerts
-from missioncontrol.storage.telemetry import ChdbTelemetryStore
+from missioncontrol.storage.telemetry import ChdbTelemetryStore, gc_paused
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +252,50 @@ def test_the_graph_and_reference_are_read_beside_the_window_and_their_failure_is
     broken = SlowWorld(fails=True)
     with pytest.raises(RuntimeError, match="world model offline"):
         build_case(incident, telemetry=WaitingReads(broken), world=broken, now=t0)  # type: ignore[arg-type]
+
+
+class CollectorWatch:
+    """A diagnoser that notes whether the cyclic collector runs while it diagnoses."""
+
+    name = "watch"
+
+    def __init__(self, engine: Diagnoser) -> None:
+        self.engine = engine
+        self.enabled: list[bool] = []
+
+    def diagnose(self, case: Case) -> Diagnosis:
+        self.enabled.append(gc.isenabled())
+        return self.engine.diagnose(case)
+
+
+def test_the_collector_is_paused_while_the_case_is_alive_and_given_back_as_found(
+    db_engine: Engine, telemetry: ChdbTelemetryStore, labeled: LabeledCase
+) -> None:
+    alert = labeled.case.alert
+    assert alert is not None
+    store, incident_id = stored_incident(db_engine, alert)
+    watch = CollectorWatch(bootstrap.build_engine(Settings(workers=1)))
+    investigator = Investigator(
+        watch, store, store, telemetry=telemetry, clock=lambda: alert.started_at + timedelta(minutes=3)
+    )
+    assert gc.isenabled()
+    assert investigator.investigate(incident_id) is not None
+    assert watch.enabled == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        investigator.investigate(incident_id)
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
+    # Several investigations, and the store's own pause around its conversion, in any order.
+    barrier = threading.Barrier(4)
+
+    def overlapping(i: int) -> bool:
+        with collector_paused() if i % 2 else gc_paused():
+            barrier.wait(timeout=10)
+            with gc_paused() if i % 2 else collector_paused():
+                return not gc.isenabled()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(overlapping, range(4)))
+    assert gc.isenabled()
