@@ -177,6 +177,19 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
         conn.exec_driver_sql(sql.format(true="true", false="false"), rows)
 
 
+def _times(bind: Callable[[datetime], str]) -> Callable[[datetime], str]:
+    """Return `bind` remembering what it gave: a pass's alerts share start and grouping times."""
+    seen: dict[datetime, str] = {}
+
+    def bound(at: datetime) -> str:
+        text = seen.get(at)
+        if text is None:
+            text = seen[at] = bind(at)
+        return text
+
+    return bound
+
+
 def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
@@ -331,7 +344,7 @@ class SqlIncidentStore:
             if p.opens_incident:
                 opening.setdefault(p.incident_id, p)
         sqlite = self.engine.dialect.name == "sqlite"
-        at: Callable[[datetime], Any] = _sqlite_time if sqlite else _utc
+        at: Callable[[datetime], Any] = _times(_sqlite_time) if sqlite else _utc
         stamp = at(now)
         # Every row is built before the transaction: it holds the one write lock while it runs.
         incidents = [
