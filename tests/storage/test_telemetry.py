@@ -30,6 +30,7 @@ from missioncontrol.storage.telemetry import (
     from_log_rows,
     from_span_rows,
     gc_paused,
+    ordered_once,
 )
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -558,3 +559,22 @@ def test_a_clickhouse_cluster_is_written_by_others_so_its_edges_are_always_count
     cluster.call_edges(at(30), at(31))
     cluster.call_edges(at(30), at(31))
     assert len(client.queries) == 2
+
+
+def test_rows_are_ordered_by_start_then_ids_and_a_resent_span_kept_once() -> None:
+    rows = pa.table(
+        {
+            "TraceId": ["b", "a", "a", "b", "a"],
+            "SpanId": ["1", "2", "1", "1", "2"],
+            "StartNs": pa.array([5, 5, 5, 5, 9], pa.int64()),  # a2 resent with another start
+            "Status": ["first b1", "a2", "a1", "resent b1", "late a2"],
+        }
+    )
+    ordered = ordered_once(rows)
+    assert ordered.column("Status").to_pylist() == ["a1", "a2", "first b1"] or ordered.column(
+        "Status"
+    ).to_pylist() == ["a1", "a2", "resent b1"]
+    assert ordered.column("TraceId").to_pylist() == ["a", "a", "b"]
+    assert ordered_once(rows.slice(0, 0)).num_rows == 0
+    once = rows.slice(0, 3)
+    assert ordered_once(once).column("Status").to_pylist() == ["a1", "a2", "first b1"]
