@@ -1,7 +1,11 @@
 """The core state store on SQLite and PostgreSQL: alerts dedup, incidents, grouping reasons, briefs."""
 
+import sqlite3
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -30,8 +34,9 @@ from missioncontrol.domain import (
     Weakened,
 )
 from missioncontrol.storage.briefs import brief_from_json, brief_to_json
+from missioncontrol.storage.db import create_db_engine, migrate
 from missioncontrol.storage.inbox import GroupCommitInbox
-from missioncontrol.storage.incidents import SqlIncidentStore, write_alerts
+from missioncontrol.storage.incidents import SqlIncidentStore, _sqlite_write_lock, write_alerts
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -290,3 +295,29 @@ def test_open_incidents_hold_the_first_and_last_alert_of_each_service_only(db_en
     assert [a.fingerprint for a in open_now.alerts] == ["p0", "p4", "c0"]
     full = store.incident(IncidentId("inc-1"))
     assert full is not None and len(full.alerts) == 6
+
+
+def test_an_alert_write_waits_for_the_write_lock_then_takes_it_and_gives_up_only_after_its_wait(
+    tmp_path: Path,
+) -> None:
+    """SQLite: write_alerts takes the write lock by trying every 1-2 ms (SQLite's own busy wait sleeps
+    up to 100 ms between tries, and starves behind a writer that takes the lock back quickly)."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    migrate(engine)
+    holder = sqlite3.connect(tmp_path / "state.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.2, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    with engine.begin() as conn:
+        write_alerts(conn, [alert("a")])
+        assert time.monotonic() - started >= 0.15  # it waited for the holder
+        (busy_ms,) = conn.exec_driver_sql("PRAGMA busy_timeout").one()
+        assert busy_ms == 30_000  # the connection's own busy timeout is back
+    release.join()
+    assert SqlIncidentStore(engine).count_alerts() == 1
+    holder.execute("BEGIN IMMEDIATE")
+    with engine.connect() as conn, pytest.raises(sqlite3.OperationalError, match="locked"):
+        _sqlite_write_lock(conn, wait_s=0.05)
+    holder.execute("ROLLBACK")
+    engine.dispose()
