@@ -24,6 +24,8 @@ from missioncontrol.engine.narrate import build_prompt, narrate, to_narrative
 
 CARRIERS = ("log line", "alert annotation", "span attribute")
 
+pytest.importorskip("openai", reason="the optional [llm] extra (openai) is not installed")
+
 
 def canaries() -> list[str]:
     """Secrets in the shapes real leaks take, each unique and greppable."""

@@ -4,6 +4,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from missioncontrol.connectors.openai.mapping import to_text
+from missioncontrol.domain.errors import MissionControlError
+
+
+class LanguageModelUnavailable(MissionControlError):
+    """A language model is configured, but the `[llm]` extra that talks to it is not installed."""
 
 
 class OpenAIChatModel:
@@ -12,7 +17,13 @@ class OpenAIChatModel:
     def __init__(
         self, *, base_url: str, model: str, api_key: str = "unused", timeout_s: float = 30.0
     ) -> None:
-        from openai import OpenAI  # the optional `[llm]` extra: imported only when a model is configured
+        try:
+            from openai import OpenAI  # the optional `[llm]` extra: imported only when a model is configured
+        except ImportError:
+            raise LanguageModelUnavailable(
+                f"narration is configured (model {model!r} at {base_url}) but the openai package is not "
+                "installed: pip install 'missioncontrol[llm]', or unset MISSIONCONTROL_LLM_BASE_URL"
+            ) from None
 
         self.name = model
         self._model = model
