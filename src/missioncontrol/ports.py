@@ -551,6 +551,7 @@ class ConnectorSpec:
     docs: str = ""  # repository-relative path of its docs page
     samples: Path | None = None
     requires: tuple[str, ...] = ()
+    install: str = ""  # how to get `requires` (default: pip install 'missioncontrol[<name>]')
     needs_config: bool = False  # True: disabled until configured (a URL, a key)
     # For a pull source: ask the configured peer now whether it answers; return a line describing it
     # (its version), raise MissionControlError naming what is wrong. `connectors list` calls it.

@@ -4,6 +4,9 @@
 """
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,25 @@ def test_with_the_extra_a_model_is_built_without_calling_it() -> None:
     model = OpenAIChatModel(base_url="http://127.0.0.1:9/v1", model="scripted")
 
     assert model.name == "scripted"
+
+
+@pytest.mark.skipif(HAS_OPENAI, reason="the [llm] extra is installed here")
+def test_serve_says_on_one_line_which_extra_is_missing(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "MISSIONCONTROL_STATE_DIR": str(tmp_path),
+        "MISSIONCONTROL_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "MISSIONCONTROL_LLM_MODEL": "scripted",
+        "COLUMNS": "400",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from missioncontrol.cli.main import app; app()", "serve", "--port", "9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "missioncontrol[llm]" in done.stderr and "Traceback" not in done.stderr

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from missioncontrol.cli.demo import quiet_http_logs
 from missioncontrol.cli.live import ServerProcess
@@ -181,7 +182,7 @@ def bench_e2e(
                 connections=connections,
             )
     except MissionControlError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
     for run in report["latency"]:
         s = run["summary"]

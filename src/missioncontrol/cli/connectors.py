@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
@@ -31,7 +32,7 @@ def list_connectors() -> None:
     try:
         statuses = bootstrap.connector_statuses(Settings(), probe=True)
     except MissionControlError as error:
-        errors.print(f"[red]error:[/] {error}")
+        errors.print(f"[red]error:[/] {escape(str(error))}")
         raise typer.Exit(code=2) from None
     table = Table(title="Connectors (entry point group missioncontrol.connectors)")
     table.add_column("connector")
@@ -42,7 +43,9 @@ def list_connectors() -> None:
         spec = status.spec
         capabilities = ", ".join(sorted(c.value for c in spec.capabilities)) if spec is not None else ""
         detail = status.detail or (spec.summary if spec is not None else "")
-        table.add_row(status.name, f"[{STYLE[status.state]}]{status.state.value}[/]", capabilities, detail)
+        table.add_row(
+            status.name, f"[{STYLE[status.state]}]{status.state.value}[/]", capabilities, escape(detail)
+        )
     console.print(table)
     if any(s.state is ConnectorState.FAILED for s in statuses):
         raise typer.Exit(code=1)
@@ -55,17 +58,17 @@ def load(
     """Record Backstage catalog-info.yaml files (Component, System, Group) in the state store, as of now."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        errors.print(f"[red]error:[/] no such file or folder: {', '.join(missing)}")
+        errors.print(f"[red]error:[/] no such file or folder: {escape(', '.join(missing))}")
         raise typer.Exit(code=2)
     try:
         catalog = bootstrap.load_catalog_files(paths, Settings(), at=datetime.now(UTC))
     except MissionControlError as error:
-        errors.print(f"[red]error:[/] {error}")
+        errors.print(f"[red]error:[/] {escape(str(error))}")
         raise typer.Exit(code=2) from None
     for note in catalog.notes:
         console.print(f"[dim]{note}[/]")
     for rejection in catalog.rejections:
-        errors.print(f"[yellow]rejected:[/] {rejection}")
+        errors.print(f"[yellow]rejected:[/] {escape(str(rejection))}")
     console.print(
         f"recorded {len(catalog.entries)} components and {len(catalog.teams)} teams"
         + (f"; {len(catalog.rejections)} documents rejected" if catalog.rejections else "")

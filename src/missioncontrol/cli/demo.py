@@ -22,6 +22,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from missioncontrol import bootstrap
 from missioncontrol.cli.live import InProcessServer
@@ -120,7 +121,7 @@ def demo(
         )
         server.wait()
     except MissionControlError as exc:
-        errors.print(f"[red]error:[/] {exc}")
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
     finally:
         server.stop()

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from missioncontrol import bootstrap
 from missioncontrol.cli.render import brief, brief_outcome, incident_table
@@ -21,7 +22,7 @@ errors = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {message}")
+    errors.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(code=2)
 
 

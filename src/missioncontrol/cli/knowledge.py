@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from missioncontrol import bootstrap
 from missioncontrol.domain import FaultKind, IncidentId, MissionControlError, ServiceId
@@ -25,7 +26,7 @@ FAULTS = ", ".join(f.value for f in FaultKind)
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {message}")
+    errors.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(code=2)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
@@ -71,7 +72,7 @@ TimeOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {message}")
+    errors.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(code=2)
 
 

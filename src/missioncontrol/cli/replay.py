@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
@@ -178,7 +179,7 @@ def replay(
                 f"truth {truth}[/]"
             )
     except MissionControlError as exc:
-        errors.print(f"[red]error:[/] {exc}")
+        errors.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
     summary = summarize(rows)
     console.print(table)

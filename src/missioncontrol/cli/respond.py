@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
@@ -42,7 +43,7 @@ TokenOption = Annotated[
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]error:[/] {message}")
+    errors.print(f"[red]error:[/] {escape(message)}")
     return typer.Exit(code=code)
 
 
@@ -142,7 +143,7 @@ def policy_check(file: Annotated[Path, typer.Argument(help="The policy YAML file
         policy = bootstrap.read_policy_file(file)
     except PolicyError as exc:
         for where, what in exc.problems:
-            errors.print(f"{exc.path}: {where + ': ' if where else ''}{what}")
+            errors.print(escape(f"{exc.path}: {where + ': ' if where else ''}{what}"))
         raise typer.Exit(code=2) from None
     console.print(
         f"{file}: [green]ok[/] — {len(policy.tiers)} tiers, {len(policy.teams)} teams, "

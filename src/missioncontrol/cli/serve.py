@@ -7,9 +7,12 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from missioncontrol import bootstrap
 from missioncontrol.api.app import create_app
+from missioncontrol.api.runtime import Runtime
+from missioncontrol.domain import MissionControlError
 from missioncontrol.settings import Settings
 
 console = Console(stderr=True)
@@ -29,7 +32,7 @@ def serve(
 ) -> None:
     """Serve the API: alert webhooks in, incidents and briefs out (SQLite under the state dir by default)."""
     settings = Settings() if worker is None else Settings(run_worker=worker)
-    runtime = bootstrap.build_runtime(settings)
+    runtime = _runtime(settings)
     where = (settings.database_url and "the configured database") or str(settings.state_dir / "state.db")
     token_hint = "" if settings.api_tokens else f" (bearer token in {settings.state_dir / 'api-token'})"
     console.print(f"Mission Control on [bold]http://{host}:{port}[/] — state in {where}{token_hint}")
@@ -39,7 +42,7 @@ def serve(
 def worker() -> None:
     """Group committed alerts and investigate incidents, beside a `serve --no-worker` on the same database."""
     settings = Settings(run_worker=True)
-    runtime = bootstrap.build_runtime(settings)
+    runtime = _runtime(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -51,3 +54,12 @@ def worker() -> None:
     finally:
         for halt in reversed(runtime.on_stop):
             halt()
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """Build the service, or say on one line why it cannot start (exit 2)."""
+    try:
+        return bootstrap.build_runtime(settings)
+    except MissionControlError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(code=2) from None

