@@ -123,6 +123,27 @@ def test_a_single_spike_after_the_onset_is_not_held_strength() -> None:
     assert scores["held"].onset == ONSET + 2 * STEP
 
 
+def test_a_change_still_going_at_the_window_end_is_held_however_late_it_began() -> None:
+    # The brief is written while the incident unfolds: the fault may show in the newest sample only.
+    late = noise(4)
+    late[-1] += 40.0
+    two_late = noise(4)
+    two_late[-2:] += 40.0
+    ended = noise(4)
+    ended[-2] += 40.0  # a spike one sample before the end that did not last
+
+    scores = score(
+        series("late", "cpu_usage", late),
+        series("two_late", "cpu_usage", two_late),
+        series("ended", "cpu_usage", ended),
+    )
+
+    assert scores["late"].strength > 10.0
+    assert scores["late"].onset == END  # the last sample may stand alone
+    assert scores["two_late"].strength > 10.0
+    assert scores["ended"].strength < 3.0
+
+
 def test_a_level_the_baseline_already_reached_is_at_most_mild() -> None:
     # Every fifth baseline sample already sits at 20: the baseline's tail holds the new level.
     routine = noise(4, sigma=0.3)

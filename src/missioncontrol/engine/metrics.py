@@ -131,9 +131,13 @@ def score_series(
     n_post = post.shape[1]
     k = max(1, int(np.ceil(0.3 * n_post)))
     held = -np.sort(-signed, axis=1)[:, min(k, n_post) - 1]
+    breach: np.ndarray = signed >= onset_threshold
+    # A change still going at the window's end is held however late it began: the brief is written
+    # while the incident unfolds, and its newest samples are the fault, not a spike.
+    trailing = _trailing_run_min(signed, breach)
+    held = np.fmax(held, trailing)
     held = np.where(np.isfinite(held), held, 0.0)
     held = np.clip(held, 0.0, 1e3)
-    breach: np.ndarray = signed >= onset_threshold
     # Sustained: this sample and the next both breach (the last sample may stand alone).
     sustained = breach.copy()
     sustained[:, :-1] &= breach[:, 1:]
@@ -154,3 +158,15 @@ def score_series(
             )
         )
     return scores
+
+
+def _trailing_run_min(signed: FloatArray, breach: np.ndarray) -> FloatArray:
+    """Return per row the smallest z of the run of breaching samples that ends the window (-inf: none)."""
+    n = signed.shape[1]
+    # Length of the run of breaches ending at the last column.
+    not_breach = ~breach[:, ::-1]
+    run = np.where(not_breach.any(axis=1), not_breach.argmax(axis=1), n)
+    cols = np.arange(n)[None, :]
+    in_run = cols >= (n - run)[:, None]
+    out: FloatArray = np.where(run > 0, np.where(in_run, signed, np.inf).min(axis=1), -np.inf)
+    return out
