@@ -58,7 +58,12 @@ def _replacement(match: re.Match[str]) -> str:
 def redact_alert(alert: Alert) -> Alert:
     """Return `alert` with secrets redacted from its summary and label values (at ingestion)."""
     labels = {k: _redact_short(v) for k, v in alert.labels.items()}
-    return replace(alert, summary=_redact_short(alert.summary), labels=labels)
+    summary = _redact_short(alert.summary)
+    if summary == alert.summary and labels == alert.labels:
+        # Nearly every alert holds no secret: rebuilding it anyway (a frozen dataclass's `replace`
+        # re-runs its validation) was most of redaction's cost at ingest.
+        return alert
+    return replace(alert, summary=summary, labels=labels)
 
 
 @lru_cache(maxsize=4096)
