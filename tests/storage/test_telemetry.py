@@ -18,8 +18,8 @@ import pytest
 from clickhouse_connect.driver.binding import bind_query
 
 from missioncontrol.domain import LogRecord, MetricSeries, ServiceId, Span, Telemetry
-from missioncontrol.storage import otel_schema
-from missioncontrol.storage import telemetry as telemetry_module
+from missioncontrol.storage import otel_rows, otel_schema
+from missioncontrol.storage.otel_rows import from_log_rows, from_span_rows, ordered_once
 from missioncontrol.storage.telemetry import (
     EMBEDDED_QUERY_SETTINGS,
     EMBEDDED_SERVER_SETTINGS,
@@ -27,10 +27,7 @@ from missioncontrol.storage.telemetry import (
     ClickHouseTelemetryStore,
     TelemetryStoreError,
     chdb_parameter,
-    from_log_rows,
-    from_span_rows,
     gc_paused,
-    ordered_once,
 )
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -436,7 +433,7 @@ def span_rows(statuses: list[str]) -> pa.Table:
 def test_rows_become_the_spans_the_constructor_makes(monkeypatch: pytest.MonkeyPatch) -> None:
     statuses = ["Unset", "Ok", "Error", "STATUS_CODE_ERROR", "STATUS_CODE_OK", "", "Ok"]
     fast = from_span_rows(span_rows(statuses))
-    assert telemetry_module._SPAN_SLOTS  # slots filled directly: a changed `Span` turns this off
+    assert otel_rows._SPAN_SLOTS  # slots filled directly: a changed `Span` turns this off
     expected = tuple(
         Span(
             trace_id="t" * 32,
@@ -452,7 +449,7 @@ def test_rows_become_the_spans_the_constructor_makes(monkeypatch: pytest.MonkeyP
     )
     assert fast == expected
     assert {hash(s) for s in fast} == {hash(s) for s in expected}
-    monkeypatch.setattr(telemetry_module, "_SPAN_SLOTS", False)  # through the constructor
+    monkeypatch.setattr(otel_rows, "_SPAN_SLOTS", False)  # through the constructor
     assert from_span_rows(span_rows(statuses)) == expected
     assert from_span_rows(span_rows(statuses).slice(0, 0)) == ()
 
@@ -472,9 +469,9 @@ def test_log_rows_become_the_records_the_constructor_makes(monkeypatch: pytest.M
         LogRecord(1_700_000_000.0, ServiceId("db"), "deadlock", "ERROR", "a" * 32, "b" * 16),
         LogRecord(1_700_000_000.5, ServiceId("cart"), "ok", "", "", ""),
     )
-    assert telemetry_module._LOG_SLOTS
+    assert otel_rows._LOG_SLOTS
     assert from_log_rows(rows) == expected
-    monkeypatch.setattr(telemetry_module, "_LOG_SLOTS", False)
+    monkeypatch.setattr(otel_rows, "_LOG_SLOTS", False)
     assert from_log_rows(rows) == expected
     assert from_log_rows(rows.slice(0, 0)) == ()
 
