@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from missioncontrol.domain import (
     Acceptance,
@@ -95,6 +95,19 @@ class TelemetryStore(Protocol):
         self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
     ) -> Telemetry:
         """Return the samples in [start, end), for these services or, with None, for all."""
+        ...
+
+
+@runtime_checkable
+class ReadGaps(Protocol):
+    """A telemetry store that can say what its last read on the calling thread could not include.
+
+    A pull source that was down, or whose queries failed, leaves the diagnosis blind to its data; the
+    brief says so instead of reading as if it had seen everything.
+    """
+
+    def last_read_gaps(self) -> tuple[str, ...]:
+        """Return one line per source the calling thread's last `read` missed (empty: nothing missed)."""
         ...
 
 

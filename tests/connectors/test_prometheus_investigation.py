@@ -9,6 +9,7 @@ built-in queries expect: `process_cpu_seconds_total`, `process_resident_memory_b
 """
 
 from collections.abc import Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,6 +244,7 @@ def test_an_investigations_case_holds_the_series_pulled_from_prometheus(promethe
     status = store.status()
     assert status.state is ConnectorState.ENABLED and "0 failed" in status.detail, status
     assert brief.diagnosis.hypotheses, "the engine ranked something from the merged telemetry"
+    assert store.last_read_gaps() == () and not any("prometheus" in n for n in brief.notes)
     store.close()
 
 
@@ -265,6 +267,10 @@ def test_a_prometheus_that_is_down_is_a_failed_status_and_the_investigation_uses
     status = store.status()
     assert status.state is ConnectorState.FAILED
     assert status.detail.startswith("Prometheus not reachable: ConnectError") and dead in status.detail
+    # The brief says what it could not see, rather than read as if it had seen everything.
+    (gap,) = [n for n in brief.notes if n.startswith(f"{store.source.name}:")]
+    assert "its series are missing from this read" in gap and "ConnectError" in gap
+    assert store.last_read_gaps() == (gap,)
     # Within retry_after_s, reads skip the dead server at once instead of waiting on it again.
     checks: list[float] = []
     original = store.source.check
@@ -276,6 +282,8 @@ def test_a_prometheus_that_is_down_is_a_failed_status_and_the_investigation_uses
     store.source.check = counted_check  # type: ignore[method-assign]
     store.read(start=now - timedelta(minutes=5), end=now)
     assert checks == []
+    (skipped,) = store.last_read_gaps()
+    assert "not asked, it failed moments ago" in skipped
     clock[0] += 31
     store.read(start=now - timedelta(minutes=5), end=now)
     assert checks == [1]
@@ -295,6 +303,11 @@ def test_every_query_failing_is_a_failed_status_with_the_first_error(prometheus_
     status = store.status()
     assert status.state is ConnectorState.FAILED
     assert "every query failed" in status.detail and "bad_data" in status.detail
+    (gap,) = store.last_read_gaps()
+    assert "every query failed" in gap and "bad_data" in gap
+    # Another thread's reads keep their own account: it read nothing yet.
+    with ThreadPoolExecutor(max_workers=1) as other:
+        assert other.submit(store.last_read_gaps).result() == ()
     store.close()
 
 
@@ -355,3 +368,18 @@ def test_connectors_list_shows_a_down_prometheus_as_failed(
     assert result.exit_code == 1, result.output
     row = next(line for line in result.output.splitlines() if "prometheus" in line and "│" in line)
     assert "failed" in row and "Prometheus not reachable" in " ".join(result.output.split())
+
+
+def test_some_queries_failing_is_a_partial_gap_beside_what_was_pulled(prometheus_url: str) -> None:
+    now = datetime.now(UTC)
+    queries = {"up": 'up{job="{service}"}', "broken": 'sum(rate(x{job="{service}"}[1m])'}
+    source = PrometheusTelemetrySource(PrometheusClient(prometheus_url), QuerySet(queries, step_s=1))
+    store = PullingTelemetryStore(MemoryStore(pushed(now)), source)
+
+    telemetry = store.read(start=now - timedelta(minutes=1), end=now)
+
+    assert "up" in {m.metric for m in telemetry.metrics}, "the good query's series are kept"
+    (gap,) = store.last_read_gaps()
+    assert "some of its series are missing" in gap and "queries failed" in gap and "bad_data" in gap
+    assert store.status().state is ConnectorState.ENABLED
+    store.close()

@@ -37,6 +37,7 @@ from missioncontrol.ports import (
     BriefStore,
     Diagnoser,
     IncidentStore,
+    ReadGaps,
     TelemetryStore,
     WorldModel,
 )
@@ -267,6 +268,8 @@ class Investigator:
                 config=self.config,
                 baseline=lambda: self._references.get(self.telemetry, self.config.reference_windows, now=now),
             )
+            # Asked on the thread that read the incident's window: what that read could not include.
+            gaps = self.telemetry.last_read_gaps() if isinstance(self.telemetry, ReadGaps) else ()
             diagnosis = self.diagnoser.diagnose(case)
             alert = case.alert
             del case  # its spans go by reference counting before the collector is back: never scanned
@@ -278,6 +281,7 @@ class Investigator:
             version=1 if previous is None else previous.version + 1,
             impact=impact_of(incident, diagnosis),
             owner=self._owner(diagnosis, incident, alert),
+            notes=gaps,
         )
         for enricher in self.enrichers:
             try:

@@ -59,6 +59,7 @@ class PullingTelemetryStore:
         self._lock = threading.Lock()
         self._status = ConnectorStatus(source.name, ConnectorState.ENABLED, "configured; no pull yet")
         self._down_until = 0.0
+        self._gaps = threading.local()  # what each thread's last read missed (`ports.ReadGaps`)
 
     def append(self, telemetry: Telemetry) -> None:
         """Store pushed samples in the embedded store (Prometheus keeps its own)."""
@@ -68,6 +69,7 @@ class PullingTelemetryStore:
         self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
     ) -> Telemetry:
         """Return the embedded samples in [start, end) plus the pulled series of the services in scope."""
+        self._gaps.lines = ()
         embedded = self.store.read(start=start, end=end, services=services)
         wanted = self._services(embedded, end) if services is None else sorted(set(services))
         if not wanted:
@@ -76,6 +78,11 @@ class PullingTelemetryStore:
         if not pulled:
             return embedded
         return replace(embedded, metrics=embedded.metrics + pulled)
+
+    def last_read_gaps(self) -> tuple[str, ...]:
+        """Return what this thread's last read could not pull from Prometheus (empty: nothing)."""
+        lines: tuple[str, ...] = getattr(self._gaps, "lines", ())
+        return lines
 
     def status(self) -> ConnectorStatus:
         """Return the source as the last pull left it: enabled (with what it pulled) or failed (why)."""
@@ -104,12 +111,15 @@ class PullingTelemetryStore:
     def _pull(self, start: datetime, end: datetime, services: list[ServiceId]) -> tuple[MetricSeries, ...]:
         with self._lock:
             if self._clock() < self._down_until:
-                return ()  # the last check failed moments ago: its status still says so
+                # The last check failed moments ago: its status still says so.
+                self._missed(f"not asked, it failed moments ago ({self._status.detail})")
+                return ()
         try:
             self.source.check(timeout_s=self.config.check_timeout_s)
         except PrometheusQueryError as exc:
             log.warning("prometheus pull skipped, the investigation uses the embedded store: %s", exc)
             self._set(ConnectorState.FAILED, str(exc), down=True)
+            self._missed(str(exc))
             return ()
         cut = ""
         if len(services) > self.config.max_services:
@@ -121,7 +131,15 @@ class PullingTelemetryStore:
         window = f"{start.isoformat()}..{end.isoformat()}"
         if report.queries and len(report.failed) == report.queries:
             self._set(ConnectorState.FAILED, f"every query failed ({window}); first: {report.failed[0]}")
+            self._missed(f"every query failed; first: {report.failed[0]}")
             return ()
+        if report.failed:
+            self._missed(
+                f"{len(report.failed)} of {report.queries} queries failed; first: {report.failed[0]}",
+                partly=True,
+            )
+        if cut:
+            self._missed(cut.removeprefix("; "), partly=True)
         summary = (
             f"last pull {window}: {len(report.series)} series of {len(services)} services, "
             f"{report.queries} queries, {len(report.failed)} failed, {len(report.notes)} no data or warnings"
@@ -132,6 +150,11 @@ class PullingTelemetryStore:
         )
         end_s = end.timestamp()
         return tuple(_before(series, end_s) for series in report.series if series.timestamps[0] < end_s)
+
+    def _missed(self, why: str, *, partly: bool = False) -> None:
+        what = "some of its series are" if partly else "its series are"
+        line = f"{self.source.name}: {what} missing from this read: {why}"[:400]
+        self._gaps.lines = (*getattr(self._gaps, "lines", ()), line)
 
     def _set(self, state: ConnectorState, detail: str, *, down: bool = False) -> None:
         with self._lock:
