@@ -9,8 +9,10 @@ Ingest never waits for any of this. Each incident has at most one investigation 
 that arrives meanwhile (alerts joining, telemetry) marks it dirty and it runs once more when the
 current run ends, no sooner than `debounce_s` after it, so a storm of alerts costs a few refreshes,
 not one per alert; the grouper likewise lingers a moment after a wake, so one pass groups the
-alerts of many commits. On start the grouper first takes what a crash left unprocessed, and incidents
-left without a brief are investigated.
+alerts of many commits. A pass groups at most `batch` alerts and the incidents it touched are
+investigated at once: a backlog (an alert storm faster than grouping) is worked through batch after
+batch without holding back the briefs of what is already grouped. On start the grouper first
+takes what a crash left unprocessed, and incidents left without a brief are investigated.
 """
 
 import logging
@@ -100,15 +102,23 @@ class IncidentWorker:
         """Group every unprocessed alert now; return the incidents opened or joined."""
         touched: dict[IncidentId, None] = {}
         while True:
-            alerts = self.incidents.unprocessed_alerts(limit=self.config.batch)
-            if not alerts:
+            batch, more = self._group_batch()
+            touched.update(dict.fromkeys(batch))
+            if not more:
                 return tuple(touched)
-            open_now = self.incidents.open_incidents(since=self.clock() - self.config.open_for)
-            graph = self._graph_for(max(a.started_at for a in alerts))
-            known = self.incidents.incidents_of({a.fingerprint for a in alerts})
-            placements = group(alerts, open_now, graph, known=known, config=self.grouping)
-            for incident_id in self.incidents.record_placements(placements):
-                touched[incident_id] = None
+
+    def _group_batch(self) -> tuple[tuple[IncidentId, ...], bool]:
+        """Group at most one batch of unprocessed alerts; return the incidents touched and whether
+        a full batch was taken (more may be waiting)."""
+        alerts = self.incidents.unprocessed_alerts(limit=self.config.batch)
+        if not alerts:
+            return (), False
+        open_now = self.incidents.open_incidents(since=self.clock() - self.config.open_for)
+        graph = self._graph_for(max(a.started_at for a in alerts))
+        known = self.incidents.incidents_of({a.fingerprint for a in alerts})
+        placements = group(alerts, open_now, graph, known=known, config=self.grouping)
+        touched = tuple(dict.fromkeys(self.incidents.record_placements(placements)))
+        return touched, len(alerts) >= self.config.batch
 
     def refresh(self, incident_id: IncidentId) -> None:
         """Investigate the incident now, or once more after the run in progress."""
@@ -171,15 +181,20 @@ class IncidentWorker:
             self._submit(incident_id, delay_s=self.config.debounce_s)
 
     def _loop(self) -> None:
+        backlog = False
         while not self._stopping.is_set():
-            self._wake.wait(timeout=self.config.poll_s)
-            if self._stopping.wait(self.config.linger_s):
-                return
-            self._wake.clear()
+            # With a backlog, the next batch goes at once: an alert storm that arrives faster than one
+            # pass groups it must not hold back the investigations of what is already grouped.
+            if not backlog:
+                self._wake.wait(timeout=self.config.poll_s)
+                if self._stopping.wait(self.config.linger_s):
+                    return
+                self._wake.clear()
             try:
-                touched = self.group_pending()
+                touched, backlog = self._group_batch()
             except Exception:
                 log.exception("grouping failed; retrying on the next wake")
+                backlog = False
                 continue
             for incident_id in touched:
                 self.refresh(incident_id)
