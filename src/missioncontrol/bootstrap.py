@@ -288,7 +288,7 @@ def build_knowledge_enricher(
         store = incidents
 
         def alerts_from_store(incident_id: str) -> Sequence[Alert]:
-            incident = store.incident(IncidentId(incident_id))
+            incident = store.incident_digest(IncidentId(incident_id))  # one alert per series
             return incident.alerts if incident is not None else ()
 
         alerts_of = alerts_from_store

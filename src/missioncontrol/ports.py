@@ -282,6 +282,15 @@ class IncidentStore(Protocol):
         """Return one incident with its alerts and grouping reasons, or None."""
         ...
 
+    def incident_digest(self, incident_id: IncidentId) -> Incident | None:
+        """Return one incident with a digest of its alerts and its grouping reasons, or None.
+
+        The digest is the earliest alert of each service, alert name, severity and status, with
+        `alerts_total` / `firing_total` counting them all: what an investigation reads, bounded by the
+        distinct alerting series, not by the size of an alert storm.
+        """
+        ...
+
     def incidents(
         self, *, status: IncidentStatus | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[Incident, ...]:

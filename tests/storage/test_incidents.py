@@ -297,6 +297,25 @@ def test_open_incidents_hold_the_first_and_last_alert_of_each_service_only(db_en
     assert full is not None and len(full.alerts) == 6
 
 
+def test_the_digest_holds_the_earliest_alert_of_each_series_and_counts_them_all(db_engine: Engine) -> None:
+    store = SqlIncidentStore(db_engine)
+    storm = [alert(f"p{i:03d}", at_s=10 + i) for i in range(200)]  # one series, 200 alerts
+    storm += [alert(f"c{i}", service="checkout", at_s=5 + i) for i in range(3)]
+    storm += [replace(alert("p-crit", at_s=400), severity=Severity.CRITICAL)]
+    storm += [alert(f"r{i}", at_s=i, status=AlertStatus.RESOLVED) for i in range(4)]
+    with db_engine.begin() as conn:
+        write_alerts(conn, storm)
+    store.record_placements([place(a, "inc-1", opens=i == 0) for i, a in enumerate(storm)])
+    digest = store.incident_digest(IncidentId("inc-1"))
+    full = store.incident(IncidentId("inc-1"))
+    assert digest is not None and full is not None
+    assert sorted(a.fingerprint for a in digest.alerts) == ["c0", "p-crit", "p000", "r0"]
+    assert (digest.alert_count, digest.firing_count) == (208, 204) == (full.alert_count, full.firing_count)
+    assert [r.fingerprint for r in digest.grouping] == ["p000", "c0", "p-crit", "r0"]  # of its alerts only
+    assert digest.alerts[0].started_at == min(a.started_at for a in full.alerts)
+    assert store.incident_digest(IncidentId("no-such")) is None
+
+
 def test_an_alert_write_waits_for_the_write_lock_then_takes_it_and_gives_up_only_after_its_wait(
     tmp_path: Path,
 ) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NewType
 
-from missioncontrol.domain.alerts import Alert, Severity
+from missioncontrol.domain.alerts import Alert, AlertStatus, Severity
 from missioncontrol.domain.diagnosis import Diagnosis
 from missioncontrol.domain.errors import MissionControlError
 from missioncontrol.domain.ids import ServiceId
@@ -45,6 +45,22 @@ class Incident:
     alerts: tuple[Alert, ...] = ()
     grouping: tuple[GroupingReason, ...] = ()
     resolved_at: datetime | None = None
+    # Set when `alerts` is a digest (`IncidentStore.incident_digest`: one alert per alerting series)
+    # rather than every alert: how many alerts, and firing ones, the incident really holds.
+    alerts_total: int | None = None
+    firing_total: int | None = None
+
+    @property
+    def alert_count(self) -> int:
+        """How many alerts the incident holds, also when `alerts` is a digest."""
+        return len(self.alerts) if self.alerts_total is None else self.alerts_total
+
+    @property
+    def firing_count(self) -> int:
+        """How many of its alerts are firing, also when `alerts` is a digest."""
+        if self.firing_total is not None:
+            return self.firing_total
+        return sum(1 for a in self.alerts if a.status is AlertStatus.FIRING)
 
 
 @dataclass(frozen=True, slots=True)
