@@ -19,6 +19,7 @@ from clickhouse_connect.driver.binding import bind_query
 
 from missioncontrol.domain import LogRecord, MetricSeries, ServiceId, Span, Telemetry
 from missioncontrol.storage import otel_rows, otel_schema
+from missioncontrol.storage import telemetry as telemetry_module
 from missioncontrol.storage.otel_rows import from_log_rows, from_span_rows, ordered_once
 from missioncontrol.storage.telemetry import (
     EMBEDDED_QUERY_SETTINGS,
@@ -373,6 +374,17 @@ def test_concurrent_reads_and_edge_queries_each_get_their_own_window(store: Chdb
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(read, range(48)))
     assert all(results)
+
+
+def test_a_large_append_is_inserted_in_slices_and_read_back_whole(
+    store: ChdbTelemetryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One statement per table used to carry the whole append: 1.25M metric samples broke the embedded
+    # server's memory limit. Slices of 2 rows here stand for its 65,536.
+    monkeypatch.setattr(telemetry_module, "INSERT_SLICE_ROWS", 2)
+    written = sample(50, "slices")
+    store.append(written)
+    assert canonical(store.read(start=at(50), end=at(51))) == canonical(written)
 
 
 def test_the_embedded_server_runs_with_bounded_memory(store: ChdbTelemetryStore) -> None:

@@ -355,12 +355,23 @@ EMBEDDED_SERVER_SETTINGS: dict[str, int] = {
 # Query settings of the store's connection: threads (and the buffers each holds) no longer scale
 # with the host's cores; one insert thread, since appends are already group-committed.
 EMBEDDED_QUERY_SETTINGS: dict[str, int] = {"max_threads": 2, "max_insert_threads": 1}
+# Rows per embedded insert statement: ClickHouse's own block size; a 1.25M-row metrics insert in one
+# statement hit the 256 MiB limit above.
+INSERT_SLICE_ROWS = 65_536
 
 
 def embedded_connection(path: str) -> str:
-    """Return chDB's connection string for `path` with the bounds above (its query-string parameters)."""
-    settings = {**EMBEDDED_SERVER_SETTINGS, **EMBEDDED_QUERY_SETTINGS}
-    return path + "?" + "&".join(f"{name}={value}" for name, value in settings.items())
+    """Return chDB's connection string for `path` with the server bounds above (query-string parameters).
+
+    The query settings are `SET` on the session once it is open (`embedded_session_settings`): not
+    every chDB build applies query settings given in the connection string.
+    """
+    return path + "?" + "&".join(f"{name}={value}" for name, value in EMBEDDED_SERVER_SETTINGS.items())
+
+
+def embedded_session_settings() -> tuple[str, ...]:
+    """Return the statements that bound a freshly opened embedded session's queries."""
+    return tuple(f"SET {name} = {value}" for name, value in EMBEDDED_QUERY_SETTINGS.items())
 
 
 class _EmbeddedServer:
@@ -389,13 +400,15 @@ class _EmbeddedServer:
         with self.lock:
             if self.path == path and self.session is not None:
                 return self.session
-            from chdb import session  # imported here: a 500 MB library, loaded only when used
+            from chdb import session  # imported here: a large library, loaded only when used
 
             if self.session is not None:
                 self.session.close()
                 self.session, self.path = None, None
             try:
                 opened = session.Session(embedded_connection(path))  # type: ignore[no-untyped-call]
+                for statement in embedded_session_settings():
+                    opened.query(statement, "Null")  # type: ignore[no-untyped-call]
             except Exception as exc:
                 raise TelemetryStoreError(f"cannot open the chDB telemetry store at {path}: {exc}") from exc
             self.session, self.path = opened, path
@@ -455,17 +468,22 @@ class ChdbTelemetryStore(_OtelStore):
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _insert(self, table: str, batch: pa.Table) -> None:
-        columns = ", ".join(batch.column_names)
+    def _insert(self, table: str, rows: pa.Table) -> None:
+        columns = ", ".join(rows.column_names)
         statement = f'INSERT INTO "{self.database}"."{table}" ({columns}) SELECT {columns} FROM Python(batch)'
-        try:
-            # chDB's Python() table function reads the local variable `batch` of this frame.
-            with _EMBEDDED.lock:
-                self._session.query(statement, "Null")
-        except Exception as exc:
-            raise TelemetryStoreError(
-                f"insert of {batch.num_rows} rows into {table} failed ({self.source}): {exc}"
-            ) from exc
+        # In slices (zero-copy): one insert of a million rows needs more than the embedded server's
+        # memory limit. A failure part-way leaves earlier slices stored; reads count a resent row once.
+        for offset in range(0, rows.num_rows, INSERT_SLICE_ROWS):
+            batch = rows.slice(offset, INSERT_SLICE_ROWS)
+            try:
+                # chDB's Python() table function reads the local variable `batch` of this frame.
+                with _EMBEDDED.lock:
+                    self._session.query(statement, "Null")
+            except Exception as exc:
+                raise TelemetryStoreError(
+                    f"insert of rows {offset}-{offset + batch.num_rows} of {rows.num_rows} into {table} "
+                    f"failed ({self.source}): {exc}"
+                ) from exc
 
     def _select(self, query: str, params: Mapping[str, Any]) -> pa.Table:
         text_params = {name: chdb_parameter(value) for name, value in params.items()}
