@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 class WorkerConfig:
     workers: int = 2
     batch: int = 1000  # alerts grouped per pass
-    linger_s: float = 0.2  # after a wake, wait this long so one pass groups many commits
+    # After a wake, wait this long so one pass groups the commits of a burst. Every brief waits for
+    # it once, so it is short; a backlog is grouped batch after batch without it.
+    linger_s: float = 0.05
     debounce_s: float = 5.0  # least time between two refreshes of one incident
     poll_s: float = 1.0  # look for unprocessed alerts this often even unwoken (a worker in its own process)
     graph_ttl_s: float = 30.0  # the call graph changes slowly: reuse it for grouping this long
