@@ -294,7 +294,10 @@ class IncidentStore(Protocol):
     def incidents(
         self, *, status: IncidentStatus | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[Incident, ...]:
-        """Return incidents newest-updated first, optionally only those with `status`."""
+        """Return incidents newest-updated first, optionally only those with `status`.
+
+        Their `alerts` are digests with totals, as `incident_digest` returns, without grouping reasons.
+        """
         ...
 
     def resolve_incident(self, incident_id: IncidentId, *, at: datetime) -> bool:

@@ -33,6 +33,7 @@ from missioncontrol.domain import (
     Verdict,
     Weakened,
 )
+from missioncontrol.storage.board import SqlBoardReader
 from missioncontrol.storage.briefs import brief_from_json, brief_to_json
 from missioncontrol.storage.db import create_db_engine, migrate
 from missioncontrol.storage.inbox import GroupCommitInbox
@@ -314,6 +315,9 @@ def test_the_digest_holds_the_earliest_alert_of_each_series_and_counts_them_all(
     assert [r.fingerprint for r in digest.grouping] == ["p000", "c0", "p-crit", "r0"]  # of its alerts only
     assert digest.alerts[0].started_at == min(a.started_at for a in full.alerts)
     assert store.incident_digest(IncidentId("no-such")) is None
+    (listed,) = store.incidents()  # the list view reads digests too, counts whole
+    assert listed.alerts == digest.alerts and (listed.alert_count, listed.firing_count) == (208, 204)
+    assert SqlBoardReader(db_engine).alert_totals(["inc-1", "no-such"]) == {"inc-1": (208, 204)}
 
 
 def test_an_alert_write_waits_for_the_write_lock_then_takes_it_and_gives_up_only_after_its_wait(

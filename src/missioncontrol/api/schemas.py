@@ -209,7 +209,7 @@ def to_incident_summary_out(incident: Incident) -> IncidentSummaryOut:
         name: getattr(incident, name)
         for name in ("id", "title", "status", "severity", "symptom", "opened_at", "updated_at", "resolved_at")
     }
-    return IncidentSummaryOut(**data, alert_count=len(incident.alerts))
+    return IncidentSummaryOut(**data, alert_count=incident.alert_count)
 
 
 def to_brief_out(brief: Brief) -> BriefOut:

@@ -11,17 +11,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Engine, Float, Integer, String, Table, and_, delete, func, insert, select
+from sqlalchemy import Engine, Float, Integer, String, Table, and_, case, delete, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from missioncontrol.domain.alerts import AlertStatus
 from missioncontrol.domain.board import BriefSummary
 from missioncontrol.domain.incidents import Brief, GroupingReason
 from missioncontrol.storage.briefs import brief_from_json
 from missioncontrol.storage.db import Base
-from missioncontrol.storage.tables_core import BriefRow, GroupingReasonRow, IncidentRow
+from missioncontrol.storage.tables_core import AlertRow, BriefRow, GroupingReasonRow, IncidentRow
 
 BRIEFS = cast(Table, BriefRow.__table__)
 REASONS = cast(Table, GroupingReasonRow.__table__)
+ALERTS = cast(Table, AlertRow.__table__)
 CHUNK = 500  # ids per IN (...) list
 
 
@@ -168,6 +170,21 @@ class SqlBoardReader:
                 )
                 for incident_id, at in conn.execute(query):
                     out[incident_id] = _utc(at)
+        return out
+
+    def alert_totals(self, incident_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Return how many alerts each incident holds, and how many of them fire (one set query)."""
+        out: dict[str, tuple[int, int]] = {}
+        with self.engine.connect() as conn:
+            for part in _chunks(incident_ids):
+                firing = func.sum(case((ALERTS.c.status == AlertStatus.FIRING.value, 1), else_=0))
+                query = (
+                    select(ALERTS.c.incident_id, func.count(), firing)
+                    .where(ALERTS.c.incident_id.in_(part))
+                    .group_by(ALERTS.c.incident_id)
+                )
+                for incident_id, total, fire in conn.execute(query):
+                    out[incident_id] = (int(total), int(fire or 0))
         return out
 
 

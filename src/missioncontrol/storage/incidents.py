@@ -466,21 +466,11 @@ class SqlIncidentStore:
         Two aggregate queries over the incident's alerts instead of turning each row into an object:
         an incident of 100,000 alerts reads as a few dozen.
         """
-        series = (ALERTS.c.service, ALERTS.c.name, ALERTS.c.severity, ALERTS.c.status)
-        earliest = func.row_number().over(
-            partition_by=series, order_by=(ALERTS.c.starts_at, ALERTS.c.fingerprint)
-        )
-        ranked = (
-            select(ALERTS.c.id, earliest.label("n")).where(ALERTS.c.incident_id == incident_id).subquery()
-        )
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == incident_id)))
             if not rows:
                 return None
-            chosen = set(conn.execute(select(ranked.c.id).where(ranked.c.n == 1)).scalars())
-            by_status = select(ALERTS.c.status, func.count()).where(ALERTS.c.incident_id == incident_id)
-            counts: dict[str, int] = {s: n for s, n in conn.execute(by_status.group_by(ALERTS.c.status))}  # noqa: C416
-            (incident,) = self._hydrate(conn, rows, reasons=False, alert_ids=chosen)
+            (incident,) = self._digests(conn, rows)
             fingerprints = sorted({a.fingerprint for a in incident.alerts})
             reasons = tuple(
                 GroupingReason(fingerprint=g.fingerprint, rule=g.rule, explanation=g.explanation, at=g.at)
@@ -490,22 +480,45 @@ class SqlIncidentStore:
                     .order_by(REASONS.c.id)
                 )
             )
-        return replace(
-            incident,
-            grouping=reasons,
-            alerts_total=sum(counts.values()),
-            firing_total=counts.get(AlertStatus.FIRING.value, 0),
-        )
+        return replace(incident, grouping=reasons)
 
     def incidents(
         self, *, status: IncidentStatus | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[Incident, ...]:
-        """Return incidents newest-updated first, optionally only those with `status`."""
+        """Return incidents newest-updated first, optionally only those with `status`, as digests."""
         query = select(INCIDENTS).order_by(INCIDENTS.c.updated_at.desc(), INCIDENTS.c.id)
         if status is not None:
             query = query.where(INCIDENTS.c.status == status.value)
         with self.engine.connect() as conn:
-            return self._hydrate(conn, list(conn.execute(query.limit(limit).offset(offset))), reasons=False)
+            return self._digests(conn, list(conn.execute(query.limit(limit).offset(offset))))
+
+    def _digests(self, conn: Connection, rows: list[Any]) -> tuple[Incident, ...]:
+        """Return `rows` as incidents holding their alerts' digest and totals (no grouping reasons)."""
+        if not rows:
+            return ()
+        ids = [r.id for r in rows]
+        series = (ALERTS.c.incident_id, ALERTS.c.service, ALERTS.c.name, ALERTS.c.severity, ALERTS.c.status)
+        earliest = func.row_number().over(
+            partition_by=series, order_by=(ALERTS.c.starts_at, ALERTS.c.fingerprint)
+        )
+        ranked = select(ALERTS.c.id, earliest.label("n")).where(ALERTS.c.incident_id.in_(ids)).subquery()
+        chosen = set(conn.execute(select(ranked.c.id).where(ranked.c.n == 1)).scalars())
+        counts: dict[str, dict[str, int]] = {i: {} for i in ids}
+        by_status = select(ALERTS.c.incident_id, ALERTS.c.status, func.count()).where(
+            ALERTS.c.incident_id.in_(ids)
+        )
+        for incident_id, alert_status, n in conn.execute(
+            by_status.group_by(ALERTS.c.incident_id, ALERTS.c.status)
+        ):
+            counts[incident_id][alert_status] = n
+        return tuple(
+            replace(
+                incident,
+                alerts_total=sum(counts[incident.id].values()),
+                firing_total=counts[incident.id].get(AlertStatus.FIRING.value, 0),
+            )
+            for incident in self._hydrate(conn, rows, reasons=False, alert_ids=chosen)
+        )
 
     def resolve_incident(self, incident_id: IncidentId, *, at: datetime) -> bool:
         """Mark the incident resolved at `at`; False if there is no such incident."""

@@ -255,10 +255,16 @@ def _board_context(runtime: Runtime, filters: Filters) -> dict[str, Any]:
         for k, incident in enumerate(incidents[:GROUPED_ON_BOARD]):
             incidents[k] = replace(incident, grouping=grouping.get(incident.id, ()))
         briefs = runtime.board.brief_summaries([i.id for i in incidents])
+        # open_incidents holds representative alerts only: the row's count is every alert's.
+        totals = runtime.board.alert_totals([i.id for i in incidents])
+        incidents = [
+            replace(i, alerts_total=totals[i.id][0], firing_total=totals[i.id][1]) if i.id in totals else i
+            for i in incidents
+        ]
     else:
         # The list query leaves grouping reasons out (cheap); the rows whose alerts are shown get them.
         for k, incident in enumerate(incidents[:GROUPED_ON_BOARD]):
-            incidents[k] = runtime.incidents.incident(incident.id) or incident
+            incidents[k] = runtime.incidents.incident_digest(incident.id) or incident
         for incident in incidents[:BRIEFS_ON_BOARD]:
             brief = runtime.briefs.latest_brief(incident.id)
             if brief is not None:

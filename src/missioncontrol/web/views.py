@@ -178,7 +178,7 @@ def build_board(
                 age_s=(now - incident.opened_at).total_seconds(),
                 symptom=incident.symptom or "",
                 services=services,
-                alerts=len(incident.alerts),
+                alerts=incident.alert_count,
                 suspect=f"{top.suspect} ({top.fault})" if top else "investigating…",
                 confidence=f"{top.confidence:.0%}" if top else "",
                 team=team,
