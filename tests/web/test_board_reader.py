@@ -42,6 +42,9 @@ def test_summaries_follow_the_latest_version_and_grouping_comes_in_one_read(
     assert reader.brief_summaries(["inc-00001"])["inc-00001"].owner == "team-new"
     grouping = reader.grouping(["inc-00001", "inc-00002", "inc-nope"])
     assert [g.rule for g in grouping["inc-00001"]] == ["new"] and "inc-nope" not in grouping
+    shown = reader.grouping(["inc-00001"], fingerprints=[grouping["inc-00001"][0].fingerprint])
+    assert shown == {"inc-00001": grouping["inc-00001"]}
+    assert reader.grouping(["inc-00001"], fingerprints=["not-shown"]) == {}
 
 
 def test_a_spent_budget_keeps_the_last_summary_until_the_next_read(

@@ -7,7 +7,7 @@ within a time budget per request, so one page never parses hundreds of briefs at
 """
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -68,12 +68,18 @@ class SqlBoardReader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def grouping(self, incident_ids: Sequence[str]) -> dict[str, tuple[GroupingReason, ...]]:
-        """Return every grouping reason of these incidents, oldest first, by incident."""
+    def grouping(
+        self, incident_ids: Sequence[str], *, fingerprints: Collection[str] | None = None
+    ) -> dict[str, tuple[GroupingReason, ...]]:
+        """Return the grouping reasons of these incidents, oldest first, by incident: every one, or
+        only those of `fingerprints` (the alerts the board shows; a storm's incident has 100,000)."""
         out: dict[str, list[GroupingReason]] = {}
+        wanted = None if fingerprints is None else sorted(set(fingerprints))
         with self.engine.connect() as conn:
             for part in _chunks(incident_ids):
                 query = select(REASONS).where(REASONS.c.incident_id.in_(part)).order_by(REASONS.c.id)
+                if wanted is not None:
+                    query = query.where(REASONS.c.fingerprint.in_(wanted))
                 for r in conn.execute(query):
                     out.setdefault(r.incident_id, []).append(
                         GroupingReason(r.fingerprint, r.rule, r.explanation, _utc(r.at))

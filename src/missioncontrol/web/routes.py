@@ -251,7 +251,10 @@ def _board_context(runtime: Runtime, filters: Filters) -> dict[str, Any]:
     briefs: dict[str, BriefSummary] = {}
     if runtime.board is not None:
         # Set queries: grouping reasons for the rows whose alerts are listed, cached brief summaries.
-        grouping = runtime.board.grouping([i.id for i in incidents[:GROUPED_ON_BOARD]])
+        shown = incidents[:GROUPED_ON_BOARD]
+        grouping = runtime.board.grouping(
+            [i.id for i in shown], fingerprints={a.fingerprint for i in shown for a in i.alerts}
+        )
         for k, incident in enumerate(incidents[:GROUPED_ON_BOARD]):
             incidents[k] = replace(incident, grouping=grouping.get(incident.id, ()))
         briefs = runtime.board.brief_summaries([i.id for i in incidents])
