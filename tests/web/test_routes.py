@@ -82,6 +82,34 @@ def test_incident_page_shows_graph_charts_decision_and_timeline(
     assert signed_in(estate, "alice").get("/incident/nope").status_code == 404
 
 
+def test_a_storm_incident_page_lists_its_digest_and_the_board_counts_every_alert(
+    estate: Any, incident_factory: Any, monkeypatch: Any
+) -> None:
+    from dataclasses import replace
+
+    from missioncontrol.domain import GroupingReason
+    from missioncontrol.web import routes
+
+    base = incident_factory(1)
+    (first,) = base.alerts
+    alerts = tuple(
+        replace(first, fingerprint=f"storm{k}", started_at=first.started_at + timedelta(seconds=k))
+        for k in range(6)
+    )
+    reasons = tuple(
+        GroupingReason(a.fingerprint, "same_service", "same service", a.received_at) for a in alerts
+    )
+    estate.add(replace(base, alerts=alerts, grouping=reasons))
+    client = signed_in(estate, "alice")
+    monkeypatch.setattr(routes, "PAGE_ALERTS_IN_FULL", 3)  # stands for 500
+    html = client.get("/incident/inc-00001").text
+    assert "1 of 6 alerts shown (6 firing)" in html
+    monkeypatch.setattr(routes, "PAGE_ALERTS_IN_FULL", 500)
+    assert "alerts shown" not in client.get("/incident/inc-00001").text  # a small incident: every alert
+    board = client.get("/").text  # open_incidents holds 2 of them (first and last): the row says 6
+    assert "inc-00001 · 6 alerts ·" in board
+
+
 def test_threads_are_assigned_by_commanders_only_and_need_csrf(estate: Any, incident_factory: Any) -> None:
     estate.add(incident_factory(1))
     dave = signed_in(estate, "dave")  # incident-commander

@@ -81,6 +81,7 @@ router = APIRouter(include_in_schema=False)
 BOARD_LIMIT = 2000  # open incidents drawn on the board; beyond that the filters narrow it
 BRIEFS_ON_BOARD = 300  # briefs read for the top rows (the suspect column); the rest say "open it"
 GROUPED_ON_BOARD = 100  # top rows whose alerts are listed with their grouping reasons
+PAGE_ALERTS_IN_FULL = 500  # an incident page lists every alert up to this many, else their digest
 STREAM_POLL_S = 1.0
 COMMANDER_ROLES = ("incident-commander", "sre")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -379,9 +380,21 @@ async def board_stream(request: Request, runtime: RuntimeDep, filters: FiltersDe
 def _incident_page_context(
     runtime: Runtime, incident_id: str, user: User, message: str = ""
 ) -> dict[str, Any]:
-    incident = runtime.incidents.incident(IncidentId(incident_id))
+    incident = runtime.incidents.incident_digest(IncidentId(incident_id))
     if incident is None:
         raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
+    digest_note: tuple[TimelineEntry, ...] = ()
+    if incident.alert_count <= PAGE_ALERTS_IN_FULL:
+        incident = runtime.incidents.incident(incident.id) or incident
+    else:  # an alert storm: its story is told by the first alert of each series, and says so
+        digest_note = (
+            TimelineEntry(
+                incident.opened_at,
+                "alert",
+                f"{len(incident.alerts)} of {incident.alert_count} alerts shown "
+                f"({incident.firing_count} firing): the first of each service, name, severity and status",
+            ),
+        )
     brief = runtime.briefs.latest_brief(incident.id)
     graph, graph_source = None, ""
     series: tuple[Any, ...] = ()
@@ -402,7 +415,7 @@ def _incident_page_context(
         graph_source=graph_source,
         series=series,
         threads=threads,
-        extra_timeline=audit,
+        extra_timeline=(*digest_note, *audit),
         brief_versions=versions,
     )
     return {
