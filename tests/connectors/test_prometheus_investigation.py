@@ -149,6 +149,9 @@ class Incidents:
     def incident(self, incident_id: IncidentId) -> Incident | None:
         return self.one if incident_id == self.one.id else None
 
+    def incident_digest(self, incident_id: IncidentId) -> Incident | None:
+        return self.incident(incident_id)  # one alert: it is its own digest
+
 
 class RecordingEngine:
     """The real engine, remembering the case it was given."""
