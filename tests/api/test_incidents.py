@@ -17,6 +17,11 @@ def test_new_incident_gets_a_brief_that_is_refreshed_when_alerts_join(live: Live
     assert "2 alert(s) firing on payments" in second["impact"]["summary"]  # type: ignore[index]
     detail = live.client.get(f"/api/v1/incidents/{incident['id']}").json()
     assert [g["rule"] for g in detail["grouping"]] == ["new", "same_service"]
+    assert (len(detail["alerts"]), detail["alert_count"], detail["firing_count"]) == (2, 2, 2)
+    digest = live.client.get(f"/api/v1/incidents/{incident['id']}", params={"digest": "true"}).json()
+    assert [a["fingerprint"] for a in digest["alerts"]] == [detail["alerts"][0]["fingerprint"]]  # one series
+    assert (digest["alert_count"], digest["firing_count"]) == (2, 2)
+    assert [g["rule"] for g in digest["grouping"]] == ["new"]
 
 
 def _brief(live: Live, url: str, *, at_least: int = 1) -> dict[str, object] | None:

@@ -42,9 +42,22 @@ def list_incidents(
 
 
 @router.get("/{incident_id}", response_model=IncidentOut, responses=_NOT_FOUND, summary="One incident")
-def get_incident(incident_id: str, runtime: RuntimeDep) -> IncidentOut:
-    """Return one incident with its alerts and the reason each joined it."""
-    incident = runtime.incidents.incident(IncidentId(incident_id))
+def get_incident(
+    incident_id: str,
+    runtime: RuntimeDep,
+    digest: Annotated[
+        bool,
+        Query(
+            description="Only the earliest alert of each service, name, severity and status, with their "
+            "reasons (`alert_count` still counts every alert): an alert storm's incident in a few dozen."
+        ),
+    ] = False,
+) -> IncidentOut:
+    """Return one incident with its alerts (all, or their digest) and the reason each joined it."""
+    store = runtime.incidents
+    incident = (
+        store.incident_digest(IncidentId(incident_id)) if digest else store.incident(IncidentId(incident_id))
+    )
     if incident is None:
         raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
     return to_incident_out(incident)
@@ -60,7 +73,7 @@ def get_brief(incident_id: str, runtime: RuntimeDep) -> BriefOut:
     """Return the newest brief of the incident (its `version` grows as evidence arrives)."""
     brief = runtime.briefs.latest_brief(IncidentId(incident_id))
     if brief is None:
-        if runtime.incidents.incident(IncidentId(incident_id)) is None:
+        if runtime.incidents.incident_digest(IncidentId(incident_id)) is None:
             raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
         raise HTTPException(
             status_code=409, detail=f"incident {incident_id!r} has no brief yet: its investigation is running"

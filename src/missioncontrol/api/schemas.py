@@ -83,6 +83,8 @@ class IncidentOut(_Out):
     opened_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    alert_count: int = Field(description="Every alert of the incident, also when `alerts` is a digest.")
+    firing_count: int = Field(description="How many of them are firing.")
     alerts: list[AlertOut]
     grouping: list[GroupingReasonOut]
 

@@ -149,7 +149,7 @@ class Tools:
     def _brief(self, incident_id: str) -> Brief:
         brief = self.briefs.latest_brief(IncidentId(incident_id))
         if brief is None:
-            if self.incidents.incident(IncidentId(incident_id)) is None:
+            if self.incidents.incident_digest(IncidentId(incident_id)) is None:
                 raise ToolError(f"no incident {incident_id!r}")
             raise ToolError(f"incident {incident_id!r} has no brief yet: its investigation is running")
         return brief
