@@ -243,6 +243,15 @@ class AlertInbox(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """One page of an incident's alerts, in the order they were received."""
+
+    alerts: tuple[Alert, ...]
+    next_after: int | None  # pass as `after` for the next page; None: this was the last page
+    alert_count: int  # every alert of the incident
+
+
 class IncidentStore(Protocol):
     """Alerts waiting to be grouped, incidents with their alerts and grouping reasons.
 
@@ -288,6 +297,16 @@ class IncidentStore(Protocol):
         The digest is the earliest alert of each service, alert name, severity and status, with
         `alerts_total` / `firing_total` counting them all: what an investigation reads, bounded by the
         distinct alerting series, not by the size of an alert storm.
+        """
+        ...
+
+    def incident_alerts(self, incident_id: IncidentId, *, limit: int, after: int = 0) -> AlertPage | None:
+        """Return up to `limit` of the incident's alerts in the order they were received, or None.
+
+        `after` is the previous page's `next_after` (0 for the first page): a position, not an
+        offset, so alerts received while a client pages come after it and no page repeats or shifts.
+        (An alert received earlier but grouped only after a client passed its position is counted in
+        `alert_count` and shown by `incident_digest`, not on a later page.)
         """
         ...
 

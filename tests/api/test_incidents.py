@@ -22,6 +22,12 @@ def test_new_incident_gets_a_brief_that_is_refreshed_when_alerts_join(live: Live
     assert [a["fingerprint"] for a in digest["alerts"]] == [detail["alerts"][0]["fingerprint"]]  # one series
     assert (digest["alert_count"], digest["firing_count"]) == (2, 2)
     assert [g["rule"] for g in digest["grouping"]] == ["new"]
+    url = f"/api/v1/incidents/{incident['id']}/alerts"
+    page = live.client.get(url, params={"limit": 1}).json()
+    assert [a["fingerprint"] for a in page["alerts"]] == ["b1"] and page["alert_count"] == 2
+    rest = live.client.get(url, params={"limit": 1, "after": page["next_after"]}).json()
+    assert [a["fingerprint"] for a in rest["alerts"]] == ["b2"] and rest["next_after"] is None
+    assert live.client.get("/api/v1/incidents/no-such/alerts").status_code == 404
 
 
 def _brief(live: Live, url: str, *, at_least: int = 1) -> dict[str, object] | None:

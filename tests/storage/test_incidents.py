@@ -320,6 +320,41 @@ def test_the_digest_holds_the_earliest_alert_of_each_series_and_counts_them_all(
     assert SqlBoardReader(db_engine).alert_totals(["inc-1", "no-such"]) == {"inc-1": (208, 204)}
 
 
+def test_an_incidents_alerts_page_by_position_and_later_alerts_come_after_the_last_page(
+    db_engine: Engine,
+) -> None:
+    store = SqlIncidentStore(db_engine)
+    first = [alert(f"p{i:02d}", at_s=50 - i) for i in range(25)]  # received in an order unlike starts_at
+    with db_engine.begin() as conn:
+        write_alerts(conn, first)
+        write_alerts(conn, [alert("elsewhere", service="checkout")])
+    store.record_placements([place(a, "inc-1", opens=i == 0) for i, a in enumerate(first)])
+    store.record_placements([place(alert("elsewhere", service="checkout"), "inc-2", opens=True)])
+
+    seen: list[str] = []
+    after, pages = 0, 0
+    while True:
+        page = store.incident_alerts(IncidentId("inc-1"), limit=10, after=after)
+        assert page is not None and page.alert_count == 25
+        seen += [a.fingerprint for a in page.alerts]
+        pages += 1
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert seen == [a.fingerprint for a in first] and pages == 3  # every alert once, in receipt order
+
+    later = [alert("late", at_s=-100)]  # started before all of them, received after
+    with db_engine.begin() as conn:
+        write_alerts(conn, later)
+    store.record_placements([place(later[0], "inc-1", opens=False)])
+    last = store.incident_alerts(IncidentId("inc-1"), limit=10, after=after)
+    assert last is not None and [a.fingerprint for a in last.alerts] == ["p20", "p21", "p22", "p23", "p24", "late"]
+    assert last.alert_count == 26 and last.next_after is None
+    exact = store.incident_alerts(IncidentId("inc-1"), limit=6, after=after)
+    assert exact is not None and exact.next_after is None  # a full last page says it is the last
+    assert store.incident_alerts(IncidentId("no-such"), limit=10) is None
+
+
 def test_an_alert_write_waits_for_the_write_lock_then_takes_it_and_gives_up_only_after_its_wait(
     tmp_path: Path,
 ) -> None:

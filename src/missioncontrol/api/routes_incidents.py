@@ -10,7 +10,9 @@ from missioncontrol.api.schemas import (
     BriefOut,
     ErrorOut,
     IncidentOut,
+    AlertPageOut,
     IncidentSummaryOut,
+    to_alert_page_out,
     to_brief_out,
     to_incident_out,
     to_incident_summary_out,
@@ -61,6 +63,27 @@ def get_incident(
     if incident is None:
         raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
     return to_incident_out(incident)
+
+
+@router.get(
+    "/{incident_id}/alerts",
+    response_model=AlertPageOut,
+    responses=_NOT_FOUND,
+    summary="An incident's alerts, a page at a time",
+)
+def list_incident_alerts(
+    incident_id: str,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Alerts per page.")] = 200,
+    after: Annotated[
+        int, Query(ge=0, le=2**62, description="The previous page's `next_after`; 0 for the first page.")
+    ] = 0,
+) -> AlertPageOut:
+    """Return the incident's alerts in the order received, `limit` at a time: a storm's every alert."""
+    page = runtime.incidents.incident_alerts(IncidentId(incident_id), limit=limit, after=after)
+    if page is None:
+        raise HTTPException(status_code=404, detail=f"no incident {incident_id!r}")
+    return to_alert_page_out(page)
 
 
 @router.get(

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from missioncontrol.domain import AlertProblem, Brief, Incident
+from missioncontrol.ports import AlertPage
 
 
 class _Out(BaseModel):
@@ -87,6 +88,17 @@ class IncidentOut(_Out):
     firing_count: int = Field(description="How many of them are firing.")
     alerts: list[AlertOut]
     grouping: list[GroupingReasonOut]
+
+
+class AlertPageOut(_Out):
+    """One page of an incident's alerts, in the order they were received."""
+
+    alerts: list[AlertOut]
+    alert_count: int = Field(description="Every alert of the incident.")
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null: this was the last page. Polling again "
+        "with the last page's position later returns only alerts received since."
+    )
 
 
 class IncidentSummaryOut(_Out):
@@ -203,6 +215,11 @@ def to_problem_out(problem: AlertProblem) -> ProblemOut:
 def to_incident_out(incident: Incident) -> IncidentOut:
     """Return the API form of an incident with its alerts and grouping reasons."""
     return IncidentOut.model_validate(incident)
+
+
+def to_alert_page_out(page: AlertPage) -> AlertPageOut:
+    """Return the API form of a page of alerts."""
+    return AlertPageOut.model_validate(page)
 
 
 def to_incident_summary_out(incident: Incident) -> IncidentSummaryOut:

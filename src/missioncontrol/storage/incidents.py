@@ -31,6 +31,7 @@ from missioncontrol.domain import (
 )
 from missioncontrol.storage.briefs import brief_from_json, brief_to_json
 from missioncontrol.storage.tables_core import AlertRow, BriefRow, GroupingReasonRow, IncidentRow
+from missioncontrol.ports import AlertPage
 
 RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1, Severity.UNKNOWN: 0}
 ALERTS = cast(Table, AlertRow.__table__)
@@ -481,6 +482,34 @@ class SqlIncidentStore:
                 )
             )
         return replace(incident, grouping=reasons)
+
+    def incident_alerts(self, incident_id: IncidentId, *, limit: int, after: int = 0) -> AlertPage | None:
+        """Return up to `limit` of the incident's alerts after position `after`, in the order received.
+
+        The position is the alert's row id (commit order), so a page is one index range scan however
+        many alerts the incident holds, and alerts committed later always come after it.
+        """
+        with self.engine.connect() as conn:
+            if conn.execute(select(INCIDENTS.c.id).where(INCIDENTS.c.id == incident_id)).first() is None:
+                return None
+            rows = list(
+                conn.execute(
+                    select(ALERTS)
+                    .where(ALERTS.c.incident_id == incident_id, ALERTS.c.id > after)
+                    .order_by(ALERTS.c.id)
+                    .limit(limit + 1)
+                )
+            )
+            total = conn.execute(
+                select(func.count()).select_from(ALERTS).where(ALERTS.c.incident_id == incident_id)
+            ).scalar_one()
+        page = rows[:limit]
+        more = len(rows) > limit
+        return AlertPage(
+            alerts=tuple(_to_alert(r) for r in page),
+            next_after=int(page[-1].id) if more else None,
+            alert_count=int(total),
+        )
 
     def incidents(
         self, *, status: IncidentStatus | None = None, limit: int = 100, offset: int = 0
