@@ -348,7 +348,14 @@ def test_an_incidents_alerts_page_by_position_and_later_alerts_come_after_the_la
         write_alerts(conn, later)
     store.record_placements([place(later[0], "inc-1", opens=False)])
     last = store.incident_alerts(IncidentId("inc-1"), limit=10, after=after)
-    assert last is not None and [a.fingerprint for a in last.alerts] == ["p20", "p21", "p22", "p23", "p24", "late"]
+    assert last is not None and [a.fingerprint for a in last.alerts] == [
+        "p20",
+        "p21",
+        "p22",
+        "p23",
+        "p24",
+        "late",
+    ]
     assert last.alert_count == 26 and last.next_after is None
     exact = store.incident_alerts(IncidentId("inc-1"), limit=6, after=after)
     assert exact is not None and exact.next_after is None  # a full last page says it is the last

@@ -7,10 +7,10 @@ from fastapi import APIRouter, HTTPException, Query
 from missioncontrol.api.runtime import RuntimeDep
 from missioncontrol.api.schemas import (
     CALLER_ERRORS,
+    AlertPageOut,
     BriefOut,
     ErrorOut,
     IncidentOut,
-    AlertPageOut,
     IncidentSummaryOut,
     to_alert_page_out,
     to_brief_out,

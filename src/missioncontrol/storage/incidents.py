@@ -29,9 +29,9 @@ from missioncontrol.domain import (
     ServiceId,
     Severity,
 )
+from missioncontrol.ports import AlertPage
 from missioncontrol.storage.briefs import brief_from_json, brief_to_json
 from missioncontrol.storage.tables_core import AlertRow, BriefRow, GroupingReasonRow, IncidentRow
-from missioncontrol.ports import AlertPage
 
 RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1, Severity.UNKNOWN: 0}
 ALERTS = cast(Table, AlertRow.__table__)
