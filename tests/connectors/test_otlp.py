@@ -97,6 +97,51 @@ def test_sdk_logs_map_severity_numbers_to_levels() -> None:
     assert all(len(r.trace_id) == 32 and len(r.span_id) == 16 for r in telemetry.logs)
 
 
+def test_a_bodiless_genai_evaluation_event_reads_as_its_name_and_outcome_on_both_encodings() -> None:
+    """Recorded from the SDK's Logs API: `gen_ai.evaluation.result` events carry everything in attributes.
+
+    A failing and a passing evaluation must be different lines (the miner then sees wrong answers
+    surge); the free-text explanation and the response id must not be in them (every line would be
+    its own template)."""
+    from_json, json_rejections = decode_request(
+        "logs", (SAMPLES / "sdk-genai-events.json").read_bytes(), is_json=True
+    )
+    from_pb, pb_rejections = decode_request(
+        "logs", (SAMPLES / "sdk-genai-events.pb").read_bytes(), is_json=False
+    )
+    assert json_rejections == pb_rejections == [] and from_json == from_pb
+    assert [r.message for r in from_json.logs] == [
+        "gen_ai.evaluation.result gen_ai.evaluation.name=Relevance gen_ai.evaluation.score.label=pass "
+        "gen_ai.evaluation.score.value=0.92",
+        "gen_ai.evaluation.result gen_ai.evaluation.name=Relevance gen_ai.evaluation.score.label=fail "
+        "gen_ai.evaluation.score.value=0.18",
+    ]
+    assert {r.service for r in from_json.logs} == {"assistant"}
+    assert all(len(r.trace_id) == 32 and len(r.span_id) == 16 for r in from_json.logs)  # the graded answer
+
+
+def test_an_event_named_by_attribute_and_a_record_with_a_body_keep_their_own_text() -> None:
+    record = {"timeUnixNano": "1796266095100043416", "attributes": []}
+    named = record | {
+        "attributes": [
+            {"key": "event.name", "value": {"stringValue": "feature_flag.evaluation"}},
+            {"key": "feature_flag.key", "value": {"stringValue": "new-checkout"}},
+            {"key": "feature_flag.result.variant", "value": {"stringValue": "on"}},
+            {"key": "session.id", "value": {"stringValue": "s-81cfe2"}},
+        ]
+    }
+    with_body = named | {"body": {"stringValue": "flag evaluated"}, "eventName": "feature_flag.evaluation"}
+    plain = record | {"severityNumber": 9}
+    payload = {"resourceLogs": [{"scopeLogs": [{"logRecords": [named, with_body, plain]}]}]}
+    telemetry, rejections = parse_logs_json(payload)
+    assert rejections == []
+    assert [r.message for r in telemetry.logs] == [
+        "feature_flag.evaluation feature_flag.key=new-checkout feature_flag.result.variant=on",
+        "flag evaluated",
+        "",
+    ]
+
+
 @pytest.mark.parametrize(
     ("number", "text", "level"),
     [

@@ -31,6 +31,10 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
 _LEVELS = ("ERROR", "FATAL", "SEVERE", "CRITICAL", "EXCEPTION")
 _WARNING_LEVELS = ("WARN",)
 _ERRORISH = re.compile(r"\b(error|exception|fail(ed|ure)?|refused|timeout|timed out|unavailable)\b", re.I)
+# Events that grade a component's answers (OpenTelemetry GenAI semantic conventions; the OTLP connector
+# writes a bodiless event as its name and outcome). A "fail" there is a wrong answer the component gave
+# while working (200 OK, on time), not an error of the component: such lines point at wrong output.
+GRADING_EVENTS = ("gen_ai.evaluation.result",)
 
 
 # A log line's head (level, logger, the first words) identifies the site that wrote it; the tail is
@@ -67,6 +71,8 @@ def is_error_line(record: LogRecord) -> bool:
     if level:
         return any(level.startswith(x) for x in _LEVELS)
     head = record.message[:200]
+    if head.startswith(GRADING_EVENTS):
+        return False
     return any(x in head for x in _LEVELS) or bool(_ERRORISH.search(head))
 
 

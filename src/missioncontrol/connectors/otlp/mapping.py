@@ -50,6 +50,46 @@ SEVERITY_TEXT = {
 # Attributes that name the service rather than distinguish one of its series.
 SERVICE_LABELS = frozenset({"service.name", "service", "service_name", "job"})
 
+# An OpenTelemetry event (a log record with an event name, e.g. GenAI's `gen_ai.evaluation.result`)
+# often has no body: what happened is in its attributes. Those that say *what kind* of outcome it was
+# (an evaluation's name and label) become its text; identifiers and free text would make every line
+# its own template, so attributes named like ids, and values that are long or hold spaces, are left out.
+EVENT_NAME_ATTRIBUTE = "event.name"  # before OTLP 1.5 gave log records an `eventName` field
+EVENT_VALUE_MAX = 64
+_ID_KEY = re.compile(r"(^|[._])(id|uid|uuid)$")
+
+
+def event_text(event_name: str, attributes: Mapping[str, str]) -> str:
+    """Return an event's line: its name, then `key=value` for its short, non-identifying attributes.
+
+    `gen_ai.evaluation.result` with name Relevance, label fail and score 0.2 reads
+    `gen_ai.evaluation.result gen_ai.evaluation.name=Relevance gen_ai.evaluation.score.label=fail
+    gen_ai.evaluation.score.value=0.2`: a failing evaluation and a passing one are different lines,
+    so a component that starts answering wrongly (200 OK, on time) shows as a surging line of its own.
+    """
+    parts = [event_name]
+    for key in sorted(attributes):
+        value = attributes[key]
+        if key == EVENT_NAME_ATTRIBUTE or _ID_KEY.search(key) or len(value) > EVENT_VALUE_MAX:
+            continue
+        if any(c.isspace() for c in value):
+            continue  # free text (an evaluator's explanation), not a kind of outcome
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def log_text(body: str, event_name: str, attributes: Any) -> str:
+    """Return a log record's text: its body; for a bodiless event, the event's line (`event_text`).
+
+    `attributes` is the record's OTLP/JSON attribute list, read only when the body is empty.
+    """
+    if body:
+        return body
+    labels = attributes_of(attributes)
+    name = event_name or labels.get(EVENT_NAME_ATTRIBUTE, "")
+    return event_text(name, labels) if name else ""
+
+
 _SERIES_NAME = re.compile(r"^(?P<name>[^{]+)(?:\{(?P<labels>.*)\})?$")
 _LABEL = re.compile(r'\s*(?P<key>[^=,\s]+)="(?P<value>(?:[^"\\]|\\.)*)"\s*(?:,|$)')
 
@@ -442,10 +482,14 @@ def _log(raw: Any, service: ServiceId) -> LogRecord:
         raise _Bad("timeUnixNano", f"{nanos} {TOO_LATE}")
     number = _int(raw.get("severityNumber"), "severityNumber", default=0)
     text = raw.get("severityText", "")
+    body = any_value_text(raw.get("body"))
     return LogRecord(
         timestamp=nanos_to_seconds(nanos),
         service=service,
-        message=any_value_text(raw.get("body")),
+        message=body
+        or log_text(
+            "", event if isinstance(event := raw.get("eventName"), str) else "", raw.get("attributes")
+        ),
         level=level_of(number, text if isinstance(text, str) else ""),
         trace_id=hex_id(raw.get("traceId"), "traceId", size=16, required=False),
         span_id=hex_id(raw.get("spanId"), "spanId", size=8, required=False),
