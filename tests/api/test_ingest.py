@@ -101,6 +101,10 @@ def test_the_sdk_otlp_http_exporters_deliver_spans_logs_and_metrics_we_can_read_
                 root.set_attribute("i", i)
             duration.record(0.010 + i / 1000, {"http.route": "/cart"})
         logger.emit(severity_number=SeverityNumber.INFO, body="served 50 carts")
+        logger.emit(  # an OpenTelemetry GenAI event: no body, everything in its attributes
+            event_name="gen_ai.evaluation.result",
+            attributes={"gen_ai.evaluation.name": "Relevance", "gen_ai.evaluation.score.label": "fail"},
+        )
         assert tracer_provider.force_flush(10_000)
         assert logger_provider.force_flush(10_000)
         assert meter_provider.force_flush(10_000)
@@ -116,7 +120,10 @@ def test_the_sdk_otlp_http_exporters_deliver_spans_logs_and_metrics_we_can_read_
     roots = {s.span_id for s in spans if s.parent_span_id is None}
     assert len(roots) == 50 and all(s.parent_span_id in roots for s in spans if s.parent_span_id)
     levels = sorted(r.level for r in telemetry.logs)
-    assert levels == ["ERROR", "INFO"]
+    assert levels == ["", "ERROR", "INFO"]
+    assert "gen_ai.evaluation.result gen_ai.evaluation.name=Relevance gen_ai.evaluation.score.label=fail" in {
+        r.message for r in telemetry.logs
+    }
     names = {m.metric for m in telemetry.metrics}
     assert 'http.server.request.duration_count{http.route="/cart"}' in names
     assert 'http.server.request.duration_p99{http.route="/cart"}' in names
