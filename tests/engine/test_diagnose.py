@@ -371,3 +371,27 @@ def test_as_of_keeps_only_what_was_observed_by_the_horizon() -> None:
     assert all(c.at.timestamp() <= horizon for c in seen.changes)
     assert seen.baseline == case.baseline and seen.alert == case.alert
     assert as_of(case, float("inf")) == case
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+def test_new_error_lines_find_the_onset_where_no_metric_moved_before_a_late_alert(
+    estate_seed: int, seed: int
+) -> None:
+    # A code fault that moves no metric, paged five minutes late: reaching back by the detection
+    # delay alone would start the window two minutes after the fault. Its error lines say when.
+    labeled = incident(FaultKind.ERRORS, estate_seed, seed, TimeMode.FOUND)
+    case, began = labeled.case, truth_of(labeled).started_at
+    assert case.alert is not None
+    still = tuple(replace(m, values=(m.values[0],) * len(m.values)) for m in case.telemetry.metrics)
+    late = replace(
+        case,
+        telemetry=replace(case.telemetry, metrics=still),
+        alert=replace(case.alert, started_at=began + timedelta(seconds=300)),
+    )
+
+    diagnosis = Engine().diagnose(late)
+
+    assert abs((diagnosis.onset_at - began).total_seconds()) <= 30.0, diagnosis.notes
+    assert diagnosis.window[0] <= began + timedelta(seconds=30)
+    assert "new error lines" in diagnosis.notes[0]
+    assert diagnosis.ranked_services[0] == truth_of(labeled).service
