@@ -200,7 +200,10 @@ class Engine:
             # The first new error line is the first sign itself, not a split between two samples.
             onset, why = found
             start = onset
-        return Window(start, min(last, onset + cfg.max_after_s), OnsetSource.DATA, why, estimate=onset)
+        # As many minutes after the onset as a brief written at an alert weighs (the detection delay
+        # and the minutes after the alert): later data may hold the next incident.
+        end = min(last, onset + cfg.max_after_s, onset + cfg.detection_delay_s + cfg.after_alert_s)
+        return Window(start, end, OnsetSource.DATA, why, estimate=onset)
 
 
 def _error_logs(case: Case, scope: frozenset[ServiceId] | None, *, since: float, until: float) -> ErrorLogs:
