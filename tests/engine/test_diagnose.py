@@ -371,3 +371,51 @@ def test_as_of_keeps_only_what_was_observed_by_the_horizon() -> None:
     assert all(c.at.timestamp() <= horizon for c in seen.changes)
     assert seen.baseline == case.baseline and seen.alert == case.alert
     assert as_of(case, float("inf")) == case
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+def test_new_error_lines_find_the_onset_where_no_metric_moved_before_a_late_alert(
+    estate_seed: int, seed: int
+) -> None:
+    # A code fault that moves no metric, paged five minutes late: reaching back by the detection
+    # delay alone would start the window two minutes after the fault. Its error lines say when.
+    labeled = incident(FaultKind.ERRORS, estate_seed, seed, TimeMode.FOUND)
+    case, began = labeled.case, truth_of(labeled).started_at
+    assert case.alert is not None
+    still = tuple(replace(m, values=(m.values[0],) * len(m.values)) for m in case.telemetry.metrics)
+    late = replace(
+        case,
+        telemetry=replace(case.telemetry, metrics=still),
+        alert=replace(case.alert, started_at=began + timedelta(seconds=300)),
+    )
+
+    diagnosis = Engine().diagnose(late)
+
+    assert abs((diagnosis.onset_at - began).total_seconds()) <= 30.0, diagnosis.notes
+    assert diagnosis.window[0] <= began + timedelta(seconds=30)
+    assert "new error lines" in diagnosis.notes[0]
+    assert diagnosis.ranked_services[0] == truth_of(labeled).service
+
+
+@pytest.mark.parametrize(("estate_seed", "seed"), SCENARIOS)
+def test_without_an_alert_the_window_weighs_as_many_minutes_after_the_onset_as_a_paged_brief(
+    estate_seed: int, seed: int
+) -> None:
+    # Data runs on for fifteen minutes after the fault: the later minutes may hold the next incident.
+    labeled = simulate_incident(
+        estate(estate_seed),
+        fault=FaultKind.CPU,
+        culprit=None,
+        seed=seed,
+        duration_s=2400,
+        onset_offset_s=1500,
+    )
+    silent = replace(labeled.case, alert=None, known_onset_at=None)
+    config = EngineConfig()
+
+    diagnosis = Engine(config).diagnose(silent)
+
+    assert diagnosis.onset_at is not None
+    weighed_s = (diagnosis.window[1] - diagnosis.onset_at).total_seconds()
+    assert weighed_s <= config.detection_delay_s + config.after_alert_s
+    assert diagnosis.ranked_services[0] == truth_of(labeled).service

@@ -3,9 +3,17 @@
 import numpy as np
 import pytest
 
-from missioncontrol.domain import ServiceId
+from missioncontrol.domain import LogRecord, ServiceId
 from missioncontrol.engine.metrics import Grid
-from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
+from missioncontrol.engine.onset import (
+    ErrorLogs,
+    OnsetSource,
+    Window,
+    error_episodes,
+    onset_before_alert,
+    onset_from_data,
+    onset_from_logs,
+)
 
 START = 1_700_000_000.0
 STEP = 60.0
@@ -36,13 +44,16 @@ def at(index: int) -> float:
     return START + index * STEP
 
 
-def before_alert(values: np.ndarray, *, detection_delay_s: float = DELAY_S) -> tuple[float, str]:
+def before_alert(
+    values: np.ndarray, *, detection_delay_s: float = DELAY_S, errors: ErrorLogs | None = None
+) -> tuple[float, str]:
     return onset_before_alert(
         grid_of(values),
         alert_at=ALERT_AT,
         search_s=SEARCH_S,
         lookback_s=LOOKBACK_S,
         detection_delay_s=detection_delay_s,
+        errors=errors,
     )
 
 
@@ -192,3 +203,105 @@ def test_began_at_is_the_onset_without_an_estimate() -> None:
     window = Window(onset=100.0, end=700.0, source=OnsetSource.ALERT, explanation="")
 
     assert window.began_at == 100.0
+
+
+# --- onset from new error lines -------------------------------------------------------------------
+
+BRIEF_AT = ALERT_AT + 120.0  # the brief is written two minutes after the alert
+HEALTHY = "INFO c.s.OrderServiceImpl#88 [create][Order Create Success] order {i}"
+FAILING = "ERROR c.s.ContactsServiceImpl#37 [findContactsById] No contacts according to id {i}"
+NOISY = "ERROR c.s.RetryJob#12 [poll] upstream timeout, retry {i}"
+
+
+def lines(service: str, message: str, start: float, stop: float, every: float) -> list[LogRecord]:
+    """One line every `every` seconds in [start, stop), numbered so no two lines are identical."""
+    count = int((stop - start) // every)
+    return [
+        LogRecord(
+            timestamp=start + k * every,
+            service=ServiceId(service),
+            message=message.format(i=1000 + k),
+            level=message.split()[0],
+        )
+        for k in range(count)
+    ]
+
+
+def healthy_traffic(start: float, stop: float) -> list[LogRecord]:
+    return lines("orders", HEALTHY, start, stop, 2.0)
+
+
+REFERENCE = healthy_traffic(START, START + 1200.0) + lines("jobs", NOISY, START, START + 1200.0, 20.0)
+
+
+def errors_from(
+    fault_at: float,
+    *,
+    stop: float = BRIEF_AT,
+    service: str = "contacts",
+    message: str = FAILING,
+    every: float = 10.0,
+) -> ErrorLogs:
+    search_from = ALERT_AT - SEARCH_S
+    observed = healthy_traffic(search_from, BRIEF_AT) + lines(service, message, fault_at, stop, every)
+    return ErrorLogs(sorted(observed, key=lambda r: r.timestamp), REFERENCE, BRIEF_AT)
+
+
+@pytest.mark.parametrize("seconds_before", [240.0, 300.0, 420.0])
+def test_new_error_lines_set_the_onset_where_no_metric_moved(seconds_before: float) -> None:
+    fault_at = ALERT_AT - seconds_before
+
+    onset, why = before_alert(noisy(0), errors=errors_from(fault_at))
+
+    assert onset == pytest.approx(fault_at)
+    assert "new error lines of contacts" in why
+
+
+def test_without_error_lines_the_onset_still_reaches_back_by_the_detection_delay() -> None:
+    onset, _ = before_alert(noisy(0), errors=errors_from(ALERT_AT - 300.0, message=HEALTHY))
+
+    assert onset == ALERT_AT - DELAY_S
+
+
+def test_an_error_the_reference_also_writes_is_workload_noise_not_the_onset() -> None:
+    onset, _ = before_alert(noisy(0), errors=errors_from(ALERT_AT - 300.0, service="jobs", message=NOISY))
+
+    assert onset == ALERT_AT - DELAY_S
+
+
+def test_errors_that_stopped_while_logs_went_on_are_an_earlier_episode() -> None:
+    # The previous incident's errors: they ended four minutes before the alert, the estate logged on.
+    errors = errors_from(ALERT_AT - 540.0, stop=ALERT_AT - 240.0)
+
+    onset, _ = before_alert(noisy(0), errors=errors)
+
+    assert onset == ALERT_AT - DELAY_S
+
+
+def test_a_gap_in_the_log_export_does_not_end_an_episode() -> None:
+    fault_at = ALERT_AT - 360.0
+    full = errors_from(fault_at)
+    gap = (ALERT_AT - 240.0, ALERT_AT - 60.0)  # three minutes with no line at all, of any service
+    observed = [r for r in full.lines if not gap[0] <= r.timestamp < gap[1]]
+
+    found = onset_from_logs(ErrorLogs(observed, REFERENCE, BRIEF_AT), start=ALERT_AT - SEARCH_S)
+
+    assert found is not None
+    assert found[0] == pytest.approx(fault_at)
+
+
+def test_a_few_stray_errors_are_not_an_episode() -> None:
+    errors = errors_from(ALERT_AT - 300.0, every=200.0)  # two lines in five minutes
+
+    assert error_episodes(errors, start=ALERT_AT - SEARCH_S, end=BRIEF_AT, reach=BRIEF_AT) == []
+    assert before_alert(noisy(0), errors=errors)[0] == ALERT_AT - DELAY_S
+
+
+def test_metric_unrest_before_the_alert_outranks_error_lines() -> None:
+    values = noisy(0)
+    values[:, ALERT_INDEX - 5 :] += 15.0
+
+    onset, why = before_alert(values, errors=errors_from(ALERT_AT - 480.0))
+
+    assert onset == at(ALERT_INDEX - 5)
+    assert "abnormal unrest" in why

@@ -39,7 +39,14 @@ from missioncontrol.engine.findings import ServiceFindings
 from missioncontrol.engine.handlers import HandlerEnding, handler_endings
 from missioncontrol.engine.logs import BrokenPair, LogFindings, find_template_shifts
 from missioncontrol.engine.metrics import Grid, SeriesScore, score_series, to_grid
-from missioncontrol.engine.onset import OnsetSource, Window, onset_before_alert, onset_from_data
+from missioncontrol.engine.onset import (
+    ErrorLogs,
+    OnsetSource,
+    Window,
+    onset_before_alert,
+    onset_from_data,
+    onset_from_logs,
+)
 from missioncontrol.engine.rank import (
     Scored,
     confidences,
@@ -107,7 +114,7 @@ class Engine:
         scope = _scope(case, graph, symptoms, max_hops=cfg.max_hops)
         metrics = [m for m in case.telemetry.metrics if scope is None or m.service in scope]
         grid = to_grid(metrics)
-        window = self._window(case, grid)
+        window = self._window(case, grid, scope)
         reference_grid = to_grid([m for m in case.baseline.metrics if scope is None or m.service in scope])
 
         after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s, scope)
@@ -161,7 +168,7 @@ class Engine:
         scored = score_services(findings, graph, max_hops=cfg.max_hops, step_s=grid.step)
         return _to_diagnosis(case, self.name, cfg, window, graph, symptoms, findings, scored, log_findings)
 
-    def _window(self, case: Case, grid: Grid) -> Window:
+    def _window(self, case: Case, grid: Grid, scope: frozenset[ServiceId] | None) -> Window:
         cfg = self.config
         last = float(grid.times[-1]) if grid.times.size else 0.0
         if case.known_onset_at is not None:
@@ -178,15 +185,45 @@ class Engine:
                 search_s=cfg.search_s,
                 lookback_s=cfg.lookback_s,
                 detection_delay_s=cfg.detection_delay_s,
+                errors=_error_logs(
+                    case, scope, since=alert_at - cfg.search_s, until=alert_at + cfg.after_alert_s
+                ),
             )
             end = min(last, onset + cfg.max_after_s, alert_at + cfg.after_alert_s)
             return Window(onset, end, OnsetSource.ALERT, why)
         onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)
         # A change point splits between two samples; analyse from one step before it.
         start = onset - grid.step
-        return Window(start, min(last, onset + cfg.max_after_s), OnsetSource.DATA, why, estimate=onset)
+        errors = _error_logs(case, scope, since=last - cfg.search_s, until=last)
+        found = onset_from_logs(errors, start=last - cfg.search_s)
+        if found is not None and found[0] < onset:
+            # The first new error line is the first sign itself, not a split between two samples.
+            onset, why = found
+            start = onset
+        # As many minutes after the onset as a brief written at an alert weighs (the detection delay
+        # and the minutes after the alert): later data may hold the next incident.
+        end = min(last, onset + cfg.max_after_s, onset + cfg.detection_delay_s + cfg.after_alert_s)
+        return Window(start, end, OnsetSource.DATA, why, estimate=onset)
 
 
+def _error_logs(case: Case, scope: frozenset[ServiceId] | None, *, since: float, until: float) -> ErrorLogs:
+    """Return the in-scope log lines of [since, until] and the normal-times lines to compare them with."""
+
+    def wanted(r: LogRecord) -> bool:
+        return scope is None or r.service in scope
+
+    lines = [r for r in case.telemetry.logs if since <= r.timestamp <= until and wanted(r)]
+    if case.baseline.logs:
+        # A known-healthy run beats the minutes before the search, which may hold an earlier fault.
+        reference = [r for r in case.baseline.logs if wanted(r)]
+    else:
+        reference = [
+            r for r in case.telemetry.logs if since - ERROR_LOOKBACK_S <= r.timestamp < since and wanted(r)
+        ]
+    return ErrorLogs(lines, reference, until)
+
+
+ERROR_LOOKBACK_S = 600.0
 ALTERNATIVE_FAULT_WEIGHT = 1.0
 T = TypeVar("T")
 
