@@ -197,12 +197,16 @@ def build_runtime(settings: Settings) -> Runtime:
     db = create_db_engine(settings.state_database_url())
     migrate(db)
     store = SqlIncidentStore(db)
+    engine = build_engine(settings)
     investigator = Investigator(
-        build_engine(settings),
+        engine,
         store,
         store,
         clock=_utcnow,
-        config=InvestigationConfig(reference_windows=tuple(settings.reference_windows)),
+        config=InvestigationConfig(
+            reference_windows=tuple(settings.reference_windows),
+            span_history=timedelta(seconds=engine.config.spans_weighed_before_alert_s()),
+        ),
     )
     worker = IncidentWorker(
         store,

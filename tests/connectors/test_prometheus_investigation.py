@@ -113,7 +113,12 @@ class MemoryStore:
         self.telemetry = Telemetry(metrics=self.telemetry.metrics + telemetry.metrics)
 
     def read(
-        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        services: Collection[ServiceId] | None = None,
+        spans_from: datetime | None = None,  # it holds no spans
     ) -> Telemetry:
         lo, hi = start.timestamp(), end.timestamp()
         kept = []

@@ -23,12 +23,14 @@ from missioncontrol.domain import (
     EvidenceKind,
     FaultKind,
     LabeledCase,
+    ServiceGraph,
     ServiceId,
     Telemetry,
     TimeMode,
     Truth,
 )
 from missioncontrol.engine.diagnose import Engine, EngineConfig, as_of
+from missioncontrol.engine.traces import call_edges
 
 N_SERVICES = 24
 # (estate seed, incident seed). Both put the culprit one or two hops below the paging entry point.
@@ -419,3 +421,30 @@ def test_without_an_alert_the_window_weighs_as_many_minutes_after_the_onset_as_a
     weighed_s = (diagnosis.window[1] - diagnosis.onset_at).total_seconds()
     assert weighed_s <= config.detection_delay_s + config.after_alert_s
     assert diagnosis.ranked_services[0] == truth_of(labeled).service
+
+
+@pytest.mark.parametrize("fault", [FaultKind.ERRORS, FaultKind.LATENCY, FaultKind.NETWORK])
+def test_with_a_reference_run_spans_older_than_the_engine_weighs_change_nothing(fault: FaultKind) -> None:
+    """The live read leaves out spans older than `spans_weighed_before_alert_s` when a reference run
+    holds spans: the diagnosis must be the same, given the call graph the world model would hold."""
+    labeled = incident(fault, 0, 0, TimeMode.FOUND)
+    case = labeled.case
+    assert case.alert is not None and case.telemetry.spans
+    t = case.telemetry
+    first = min(s.start_ns for s in t.spans) / 1e9
+    # A healthy reference run: the first ten minutes of the case's own data, long before the fault.
+    reference = Telemetry(
+        logs=tuple(r for r in t.logs if r.timestamp < first + 600),
+        spans=tuple(s for s in t.spans if s.start_ns / 1e9 < first + 600),
+    )
+    with_reference = replace(case, baseline=reference)
+    engine = Engine()
+    horizon = case.alert.started_at.timestamp() - engine.config.spans_weighed_before_alert_s()
+    kept = tuple(s for s in t.spans if s.start_ns / 1e9 >= horizon)
+    assert 0 < len(kept) < len(t.spans) * 0.9  # the horizon really leaves spans out
+    world_graph = ServiceGraph.from_edges(
+        set(case.graph.edges if case.graph else ()) | call_edges(t.spans) | call_edges(reference.spans)
+    )
+    trimmed = replace(with_reference, telemetry=replace(t, spans=kept), graph=world_graph)
+    full = replace(with_reference, graph=world_graph)
+    assert engine.diagnose(trimmed) == engine.diagnose(full)

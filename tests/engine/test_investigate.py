@@ -153,7 +153,12 @@ class CountingReads:
         self.reads: list[tuple[datetime, datetime]] = []
 
     def read(
-        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        services: Collection[ServiceId] | None = None,
+        spans_from: datetime | None = None,
     ) -> Telemetry:
         self.reads.append((start, end))
         start_ns = int(start.timestamp()) * 1_000_000_000
@@ -201,6 +206,45 @@ def test_the_case_baseline_is_the_reference_windows_telemetry() -> None:
     assert store.reads.count(windows[0]) == 1  # handed a baseline, the case does not read it again
 
 
+def test_with_a_reference_run_the_case_holds_only_the_spans_the_engine_weighs(tmp_path: Path) -> None:
+    """A real chDB store: spans every minute for an hour before the alert, and a reference window."""
+    t0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    alert = Alert("fp", "X", Severity.CRITICAL, AlertStatus.FIRING, ServiceId("a"), "s", t0, t0)
+    incident = Incident(IncidentId("i"), "t", IncidentStatus.OPEN, Severity.CRITICAL, None, t0, t0, (alert,))
+
+    def spans(first: datetime, minutes: int, tag: str) -> tuple[Span, ...]:
+        return tuple(
+            Span(f"{tag}{m:030x}", f"{m:016x}", None, ServiceId("a"), "op", ns, ns + 1_000_000)
+            for m in range(minutes)
+            if (ns := int((first + timedelta(minutes=m)).timestamp()) * 1_000_000_000)
+        )
+
+    history = timedelta(seconds=EngineConfig().spans_weighed_before_alert_s())
+    reference = (t0 - timedelta(days=1), t0 - timedelta(days=1) + timedelta(minutes=10))
+    with ChdbTelemetryStore(tmp_path / "telemetry") as store:
+        store.append(Telemetry(spans=spans(t0 - timedelta(minutes=60), 62, "aa")))
+        logs_only = (t0 - timedelta(days=2), t0 - timedelta(days=2) + timedelta(minutes=10))
+        store.append(
+            Telemetry(logs=(LogRecord((logs_only[0] + timedelta(minutes=1)).timestamp(), "a", "m"),))
+        )
+        store.append(Telemetry(spans=spans(reference[0], 10, "bb")))
+        config = InvestigationConfig(reference_windows=(reference,), span_history=history)
+        trimmed = build_case(incident, telemetry=store, world=None, now=t0, config=config)
+        assert len(trimmed.baseline.spans) == 10
+        assert min(s.start_ns for s in trimmed.telemetry.spans) == int((t0 - history).timestamp() * 1e9)
+        assert len(trimmed.telemetry.spans) == history.total_seconds() // 60 + 1  # up to the alert
+        assert len(trimmed.telemetry.metrics + trimmed.telemetry.logs) == 0
+        whole = build_case(
+            incident, telemetry=store, world=None, now=t0, config=replace(config, span_history=None)
+        )
+        assert len(whole.telemetry.spans) == 31  # the 30-minute lookback and the alert's minute
+        # A reference without spans cannot stand in for the older ones: the whole window is read.
+        no_spans = replace(config, reference_windows=(logs_only,))
+        fallback = build_case(incident, telemetry=store, world=None, now=t0, config=no_spans)
+        assert not fallback.baseline.spans and len(fallback.baseline.logs) == 1
+        assert fallback.telemetry.spans == whole.telemetry.spans
+
+
 def test_an_investigation_reads_no_further_than_the_engine_weighs() -> None:
     assert InvestigationConfig().after.total_seconds() == EngineConfig().after_alert_s
 
@@ -228,10 +272,15 @@ class WaitingReads(CountingReads):
         self.world = world
 
     def read(
-        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        services: Collection[ServiceId] | None = None,
+        spans_from: datetime | None = None,
     ) -> Telemetry:
         assert self.world.asked.wait(timeout=10), "the graph was not read beside the window"
-        return super().read(start=start, end=end, services=services)
+        return super().read(start=start, end=end, services=services, spans_from=spans_from)
 
 
 def test_the_graph_and_reference_are_read_beside_the_window_and_their_failure_is_the_investigations() -> None:

@@ -93,6 +93,16 @@ class EngineConfig:
     real_midpoint: float = 3.0
     real_width: float = 1.0
 
+    def spans_weighed_before_alert_s(self) -> float:
+        """Return how long before its alert a case's own spans are weighed, when it has a reference run.
+
+        With a reference run holding spans (the case's `baseline`), the onset lies at most `search_s`
+        before the alert and, before the onset, only the minutes compared with logs (`log_lookback_s`)
+        or with recent self times (`RECENT_S`) are read; older spans of the case add nothing but call
+        graph edges, which a live estate's world model holds anyway. A reader may leave them out.
+        """
+        return self.search_s + max(RECENT_S, self.log_lookback_s)
+
 
 class Engine:
     """Mission Control's diagnosis engine (a `Diagnoser`)."""

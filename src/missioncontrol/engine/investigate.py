@@ -58,6 +58,10 @@ class InvestigationConfig:
     # Periods known to be healthy (a fault-free reference run): their telemetry is the case's
     # `baseline`, as offline cases carry one; empty: the baseline is only what came before the onset.
     reference_windows: tuple[tuple[datetime, datetime], ...] = ()
+    # With a reference run that holds spans, the incident's own spans are read only from this long
+    # before the alert (the engine's `EngineConfig.spans_weighed_before_alert_s`): it weighs no older
+    # ones, and the graph they would add is the world model's. None reads them all.
+    span_history: timedelta | None = None
 
 
 def lead_alert(incident: Incident) -> Alert | None:
@@ -102,10 +106,24 @@ def build_case(
         changes = world.changes_between(start, end) if world is not None else ()
         return graph, changes, reference
 
+    # Older spans are left out only where a reference run can stand in for them: trimmed, the read
+    # holds about half the spans of a busy estate's window (turning them into objects is most of it).
+    trims = (
+        alert is not None and config.span_history is not None and bool(config.reference_windows or baseline)
+    )
+    spans_from = anchor - config.span_history if trims and config.span_history is not None else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="investigate-around") as beside:
         rest = beside.submit(around)
-        data = telemetry.read(start=start, end=end, services=None) if telemetry is not None else Telemetry()
+        data = (
+            telemetry.read(start=start, end=end, services=None, spans_from=spans_from)
+            if telemetry is not None
+            else Telemetry()
+        )
         graph, changes, reference = rest.result()
+    if spans_from is not None and not reference.spans and telemetry is not None:
+        # The reference run holds no spans after all: the engine compares with the minutes before the
+        # onset, so it needs the whole window's.
+        data = telemetry.read(start=start, end=end, services=None)
     return Case(
         id=incident.id,
         system="live",

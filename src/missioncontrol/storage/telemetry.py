@@ -245,14 +245,25 @@ class _OtelStore:
             self._insert(sql.METRICS_GAUGE, to_gauge_batch(telemetry.metrics))
 
     def read(
-        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        services: Collection[ServiceId] | None = None,
+        spans_from: datetime | None = None,
     ) -> Telemetry:
-        """Return the samples in [start, end), for these services or, with None, for all."""
+        """Return the samples in [start, end), for these services or, with None, for all; spans only
+        from `spans_from` when that is later than `start`."""
         params = _window(start, end, services)
         by_service = services is not None
         points = self._select(sql.select_points(self.database, by_service=by_service), params)
         logs = self._select(sql.select_logs(self.database, by_service=by_service), params)
-        spans = ordered_once(self._select(sql.select_spans(self.database, by_service=by_service), params))
+        span_params = (
+            params if spans_from is None else {**params, "start_ns": max(params["start_ns"], _ns(spans_from))}
+        )
+        spans = ordered_once(
+            self._select(sql.select_spans(self.database, by_service=by_service), span_params)
+        )
         # Tens of thousands of new, acyclic objects: the cyclic collector would only re-scan them.
         with gc_paused():
             return Telemetry(

@@ -66,11 +66,16 @@ class PullingTelemetryStore:
         self.store.append(telemetry)
 
     def read(
-        self, *, start: datetime, end: datetime, services: Collection[ServiceId] | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        services: Collection[ServiceId] | None = None,
+        spans_from: datetime | None = None,
     ) -> Telemetry:
         """Return the embedded samples in [start, end) plus the pulled series of the services in scope."""
         self._gaps.lines = ()
-        embedded = self.store.read(start=start, end=end, services=services)
+        embedded = self.store.read(start=start, end=end, services=services, spans_from=spans_from)
         wanted = self._services(embedded, end) if services is None else sorted(set(services))
         if not wanted:
             return embedded
