@@ -1,7 +1,6 @@
 """Tests for the published metric-only baselines on small synthetic cases."""
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -379,7 +378,8 @@ def test_alert_count_counts_alerting_metrics_per_service() -> None:
 
 
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: m.name)
-def test_fifty_services_take_under_fifty_milliseconds(method: Diagnoser) -> None:
+def test_fifty_services_of_twenty_two_series_each_rank_the_shifted_one_first(method: Diagnoser) -> None:
+    # How long it takes is `missionctl bench`'s to report (its "med s" column), not a timed test's.
     rng = np.random.default_rng(0)
     stamps = tuple(START + i * STEP for i in range(SAMPLES))
     values = 50.0 + rng.normal(0.0, 1.0, (50, 22, SAMPLES))
@@ -391,14 +391,9 @@ def test_fifty_services_take_under_fifty_milliseconds(method: Diagnoser) -> None
     )
     case = Case(id="big", system="synthetic", telemetry=Telemetry(metrics=series), known_onset_at=utc(ONSET))
 
-    best = timedelta.max
-    for _ in range(3):
-        start = time.perf_counter()
-        diagnosis = method.diagnose(case)
-        best = min(best, timedelta(seconds=time.perf_counter() - start))
+    diagnosis = method.diagnose(case)
 
     assert diagnosis.ranked_services[0] == "svc-17"
-    assert best <= timedelta(seconds=0.05)
 
 
 @given(

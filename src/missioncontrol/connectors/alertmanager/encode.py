@@ -13,8 +13,13 @@ ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for an alert still f
 
 
 def rfc3339(at: datetime) -> str:
-    """Return `at` as RFC 3339 in UTC with milliseconds, as Alertmanager writes it."""
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    """Return `at` as RFC 3339 in UTC with every fraction of a second it holds.
+
+    Alertmanager writes Go's RFC3339Nano (as many digits as the time has). Cutting to milliseconds
+    moved a replayed alert, and with it the investigation's window, by up to a millisecond: enough to
+    take in or leave out a sample on the window's edge, so the live brief could differ from offline.
+    """
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def alert_labels(alert: Alert) -> dict[str, str]:
