@@ -302,6 +302,35 @@ def test_services_the_symptom_does_not_reach_are_not_suspects() -> None:
     assert ServiceId(labeled.case.alert.service) in reachable
 
 
+def test_an_idle_declared_service_is_no_entry_point_and_changes_nothing() -> None:
+    """With an alert that names no service, the symptoms are the entry points: services nobody calls
+    that call others. A catalog that also declares an idle service (no calls either way in the window)
+    must not make it a symptom, nor bring it into scope: the live world model may not list it."""
+    labeled = incident(FaultKind.CPU, *SCENARIOS[0], TimeMode.FOUND)
+    case = labeled.case
+    assert case.alert is not None and case.graph is not None
+    unnamed = replace(case, alert=replace(case.alert, service=None))
+    idle = ServiceId("batch-reports")
+    declared = replace(unnamed, graph=ServiceGraph(edges=case.graph.edges, extra_services=frozenset({idle})))
+    declared_case = replace(
+        declared,
+        telemetry=replace(
+            case.telemetry,
+            metrics=case.telemetry.metrics
+            + tuple(
+                replace(m, service=idle) for m in case.telemetry.metrics if m.service == labeled.truth.service
+            ),
+        ),
+    )
+    plain_case = replace(declared_case, graph=ServiceGraph(edges=case.graph.edges))
+
+    with_idle, without = Engine().diagnose(declared_case), Engine().diagnose(plain_case)
+
+    assert idle not in with_idle.ranked_services  # even with a copy of the culprit's metrics
+    assert with_idle.ranked_services == without.ranked_services
+    assert with_idle.ranked_services[0] == truth_of(labeled).service
+
+
 EXPECTED_KIND = [
     pytest.param(FaultKind.CPU, FaultKind.CPU),
     pytest.param(FaultKind.MEMORY, FaultKind.MEMORY),

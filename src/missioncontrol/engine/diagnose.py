@@ -299,12 +299,20 @@ def _graph_of(case: Case) -> ServiceGraph | None:
 
 
 def _symptoms(case: Case, graph: ServiceGraph | None) -> tuple[ServiceId, ...]:
-    """Return where the trouble is seen: the alerting service, or else the estate's entry points."""
+    """Return where the trouble is seen: the alerting service, or else the estate's entry points.
+
+    An entry point is a service nobody calls that calls others: where requests come in and flow
+    down. A service the graph knows but that calls and is called by no one (declared, idle in the
+    window) is no way in for a user-facing symptom; only a graph of such services alone takes them
+    all. So whether a catalog also lists idle services does not change what is suspected.
+    """
     if case.alert is not None and case.alert.service is not None:
         return (case.alert.service,)
     if graph is None:
         return ()
-    return tuple(sorted(s for s in graph.services if not graph.callers(s)))
+    uncalled = sorted(s for s in graph.services if not graph.callers(s))
+    entries = tuple(s for s in uncalled if graph.callees(s))
+    return entries or tuple(uncalled)
 
 
 def _scope(
