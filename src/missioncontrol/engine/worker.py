@@ -116,7 +116,12 @@ class IncidentWorker:
         if not alerts:
             return (), False
         open_now = self.incidents.open_incidents(since=self.clock() - self.config.open_for)
-        graph = self._graph_for(max(a.started_at for a in alerts))
+        # The call graph only places an alert near another service's incident. With none open and one
+        # service alerting there is none, and the first alert of a quiet estate does not wait for the
+        # graph query (0.1-0.4 s over an hour of spans) before its investigation starts.
+        services = {a.service for a in alerts if a.service is not None}
+        needs_graph = bool(open_now) or len(services) > 1
+        graph = self._graph_for(max(a.started_at for a in alerts)) if needs_graph else None
         known = self.incidents.incidents_of({a.fingerprint for a in alerts})
         placements = group(alerts, open_now, graph, known=known, config=self.grouping)
         touched = tuple(dict.fromkeys(self.incidents.record_placements(placements)))
