@@ -196,7 +196,11 @@ class Engine:
                 lookback_s=cfg.lookback_s,
                 detection_delay_s=cfg.detection_delay_s,
                 errors=_error_logs(
-                    case, scope, since=alert_at - cfg.search_s, until=alert_at + cfg.after_alert_s
+                    case,
+                    scope,
+                    since=alert_at - cfg.search_s,
+                    until=alert_at + cfg.after_alert_s,
+                    lookback_s=cfg.log_lookback_s,
                 ),
             )
             end = min(last, onset + cfg.max_after_s, alert_at + cfg.after_alert_s)
@@ -204,7 +208,9 @@ class Engine:
         onset, why = onset_from_data(grid, search_s=cfg.search_s, lookback_s=cfg.lookback_s)
         # A change point splits between two samples; analyse from one step before it.
         start = onset - grid.step
-        errors = _error_logs(case, scope, since=last - cfg.search_s, until=last)
+        errors = _error_logs(
+            case, scope, since=last - cfg.search_s, until=last, lookback_s=cfg.log_lookback_s
+        )
         found = onset_from_logs(errors, start=last - cfg.search_s)
         if found is not None and found[0] < onset:
             # The first new error line is the first sign itself, not a split between two samples.
@@ -216,8 +222,11 @@ class Engine:
         return Window(start, end, OnsetSource.DATA, why, estimate=onset)
 
 
-def _error_logs(case: Case, scope: frozenset[ServiceId] | None, *, since: float, until: float) -> ErrorLogs:
-    """Return the in-scope log lines of [since, until] and the normal-times lines to compare them with."""
+def _error_logs(
+    case: Case, scope: frozenset[ServiceId] | None, *, since: float, until: float, lookback_s: float
+) -> ErrorLogs:
+    """Return the in-scope log lines of [since, until] and the normal-times lines to compare them with:
+    the reference run's, else the `lookback_s` before `since`."""
 
     def wanted(r: LogRecord) -> bool:
         return scope is None or r.service in scope
@@ -228,12 +237,11 @@ def _error_logs(case: Case, scope: frozenset[ServiceId] | None, *, since: float,
         reference = [r for r in case.baseline.logs if wanted(r)]
     else:
         reference = [
-            r for r in case.telemetry.logs if since - ERROR_LOOKBACK_S <= r.timestamp < since and wanted(r)
+            r for r in case.telemetry.logs if since - lookback_s <= r.timestamp < since and wanted(r)
         ]
     return ErrorLogs(lines, reference, until)
 
 
-ERROR_LOOKBACK_S = 600.0
 ALTERNATIVE_FAULT_WEIGHT = 1.0
 T = TypeVar("T")
 

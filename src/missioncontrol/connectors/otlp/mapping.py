@@ -78,14 +78,9 @@ def event_text(event_name: str, attributes: Mapping[str, str]) -> str:
     return " ".join(parts)
 
 
-def log_text(body: str, event_name: str, attributes: Any) -> str:
-    """Return a log record's text: its body; for a bodiless event, the event's line (`event_text`).
-
-    `attributes` is the record's OTLP/JSON attribute list, read only when the body is empty.
-    """
-    if body:
-        return body
-    labels = attributes_of(attributes)
+def bodiless_text(event_name: str, labels: Mapping[str, str]) -> str:
+    """Return the text of a log record with no body: its event's line (`event_text`) if it is an event
+    (named by OTLP's `eventName` field or the older `event.name` attribute), else nothing."""
     name = event_name or labels.get(EVENT_NAME_ATTRIBUTE, "")
     return event_text(name, labels) if name else ""
 
@@ -487,8 +482,9 @@ def _log(raw: Any, service: ServiceId) -> LogRecord:
         timestamp=nanos_to_seconds(nanos),
         service=service,
         message=body
-        or log_text(
-            "", event if isinstance(event := raw.get("eventName"), str) else "", raw.get("attributes")
+        or bodiless_text(
+            event if isinstance(event := raw.get("eventName"), str) else "",
+            attributes_of(raw.get("attributes")),
         ),
         level=level_of(number, text if isinstance(text, str) else ""),
         trace_id=hex_id(raw.get("traceId"), "traceId", size=16, required=False),

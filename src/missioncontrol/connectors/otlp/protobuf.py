@@ -27,7 +27,6 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from missioncontrol.connectors.otlp.mapping import (
-    EVENT_NAME_ATTRIBUTE,
     FLAG_NO_RECORDED_VALUE,
     MAX_NANOS,
     QUANTILES,
@@ -37,7 +36,7 @@ from missioncontrol.connectors.otlp.mapping import (
     UNKNOWN_SERVICE,
     SeriesBuilder,
     add_distribution,
-    event_text,
+    bodiless_text,
     explicit_quantile,
     exponential_quantile,
     level_of,
@@ -88,13 +87,6 @@ def _labels(attributes: Any) -> dict[str, str]:
     for kv in attributes:
         out[kv.key] = _text(kv.value)
     return out
-
-
-def _event_text(record: Any) -> str:
-    """Return a bodiless record's text: its event's line if it is an event (see `mapping.event_text`)."""
-    labels = _labels(record.attributes)
-    name = record.event_name or labels.get(EVENT_NAME_ATTRIBUTE, "")
-    return event_text(name, labels) if name else ""
 
 
 def _service(resource: Resource) -> ServiceId:
@@ -181,7 +173,8 @@ def parse_logs_protobuf(body: bytes) -> tuple[Telemetry, list[Rejection]]:
                     LogRecord(
                         timestamp=nanos_to_seconds(nanos),
                         service=service,
-                        message=_text(record.body) or _event_text(record),
+                        message=_text(record.body)
+                        or bodiless_text(record.event_name, _labels(record.attributes)),
                         level=level_of(record.severity_number, record.severity_text),
                         trace_id=trace_id.hex() if trace_id != _ZERO_TRACE else "",
                         span_id=span_id.hex() if span_id != _ZERO_SPAN else "",
