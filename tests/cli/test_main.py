@@ -315,3 +315,16 @@ def test_investigate_a_nezha_case_by_index() -> None:
     assert diagnosis["case_id"].startswith("nezha-tt/")
     assert diagnosis["hypotheses"]
     assert all(h["service"] for h in diagnosis["hypotheses"])
+
+
+@pytest.mark.datasets
+def test_investigate_a_case_id_whose_number_is_not_an_index() -> None:
+    root = require_datasets()
+    source = bootstrap.open_source("nezha-ob", Settings(), data_root=root)
+    ids = [labeled.case.id for labeled in source.cases(time_mode=TimeMode.GIVEN)]
+    # a later day's "#01": its number is not its place in the dataset, so an index reading finds another case
+    later = next(case_id for case_id in ids[1:] if case_id.endswith("/#01"))
+
+    diagnosis = json.loads(run_ok("investigate", later, "--data", str(root), "--json").stdout)
+
+    assert diagnosis["case_id"] == later

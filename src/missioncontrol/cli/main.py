@@ -91,12 +91,15 @@ def _find_case(spec: str, settings: Settings, data: Path | None, mode: TimeMode)
     if path.is_dir():
         source = bootstrap.open_source(f"cases:{path}", settings)
         return next(iter(source.cases(time_mode=mode)))
-    dataset, _, index = spec.partition("#")
-    if dataset.split("/", 1)[0] in bootstrap.DATASETS:
-        name = dataset.split("/", 1)[0]
-        source = bootstrap.open_source(name, settings, data_root=data)
+    name, slash, _ = spec.partition("/")
+    if name.partition("#")[0] in bootstrap.DATASETS:
+        # "nezha-ob#14" is the 14th case; "nezha-ob/2022-08-23/#14" is a case id, whose "#14" is
+        # not an index (it once picked the 14th case of the dataset, on another day).
+        dataset, _, index = name.partition("#")
+        by_index = not slash and index.isdigit()
+        source = bootstrap.open_source(dataset, settings, data_root=data)
         for i, labeled in enumerate(source.cases(time_mode=mode), 1):
-            if (index.isdigit() and i == int(index)) or labeled.case.id == spec:
+            if (by_index and i == int(index)) or labeled.case.id == spec:
                 return labeled
     raise _fail(f"no case {spec!r}: give a case folder, DATASET#N (e.g. nezha-tt#3) or a case id")
 
