@@ -86,6 +86,15 @@ class Settings(BaseSettings):
             "`missionctl worker` (its own process, same database) groups and investigates."
         ),
     )
+    worker_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description=(
+            "Scheduling niceness `missionctl worker` gives its own process: on a shared host, acknowledging "
+            "alerts goes first and grouping catches up after a storm. 0 keeps the default priority."
+        ),
+    )
 
     telemetry_url: SecretStr | None = Field(
         default=None,

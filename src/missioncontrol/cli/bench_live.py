@@ -35,12 +35,10 @@ SERVER = (
     "uvicorn.run(create_app(bootstrap.build_runtime(settings)), host='127.0.0.1', port=int(sys.argv[1]), "
     "log_level='error', access_log=False)"
 )
+# The worker as `missionctl worker` runs it (its own process, at the configured niceness).
 WORKER = (
-    "import json, signal, sys, threading; from missioncontrol import bootstrap; "
-    "from missioncontrol.settings import Settings; "
-    "runtime = bootstrap.build_runtime(Settings(**json.loads(sys.argv[1]))); stop = threading.Event(); "
-    "signal.signal(signal.SIGTERM, lambda *_: stop.set()); [f() for f in runtime.on_start]; stop.wait(); "
-    "[f() for f in reversed(runtime.on_stop)]"
+    "import json, sys; from missioncontrol.cli.serve import run_worker; "
+    "from missioncontrol.settings import Settings; run_worker(Settings(**json.loads(sys.argv[1])))"
 )
 
 

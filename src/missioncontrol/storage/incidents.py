@@ -34,6 +34,9 @@ from missioncontrol.storage.briefs import brief_from_json, brief_to_json
 from missioncontrol.storage.tables_core import AlertRow, BriefRow, GroupingReasonRow, IncidentRow
 
 RANK = {Severity.CRITICAL: 3, Severity.WARNING: 2, Severity.INFO: 1, Severity.UNKNOWN: 0}
+# Alerts placed per write transaction (see `record_placements`): short enough that an ingest commit
+# waiting for SQLite's write lock waits a few milliseconds, long enough to keep statements per alert few.
+PLACEMENTS_PER_TRANSACTION = 200
 ALERTS = cast(Table, AlertRow.__table__)
 INCIDENTS = cast(Table, IncidentRow.__table__)
 REASONS = cast(Table, GroupingReasonRow.__table__)
@@ -366,11 +369,18 @@ class SqlIncidentStore:
         """Open/extend incidents as decided, mark the alerts processed; return the incidents touched.
 
         A grouping pass places up to a thousand alerts while ingest runs beside it, so this is a fixed
-        handful of statements per pass (driver-level executemany), not a few per alert or incident.
+        handful of statements per slice of `PLACEMENTS_PER_TRANSACTION` (driver-level executemany),
+        not a few per alert or incident. Each slice is its own transaction: one over a thousand alerts
+        held SQLite's single write lock for 30-50 ms, and every ingest commit waited behind it. Slices
+        go in order, so an incident is opened no later than the alerts placed in it; after a crash
+        between two, the later slices' alerts are still unprocessed and are grouped again.
         """
         touched: dict[IncidentId, None] = {p.incident_id: None for p in placements}
-        if not placements:
-            return ()
+        for start in range(0, len(placements), PLACEMENTS_PER_TRANSACTION):
+            self._record_slice(placements[start : start + PLACEMENTS_PER_TRANSACTION])
+        return tuple(touched)
+
+    def _record_slice(self, placements: Sequence[Placement]) -> None:
         now = datetime.now(UTC)
         opening: dict[IncidentId, Placement] = {}
         for p in placements:
@@ -418,7 +428,6 @@ class SqlIncidentStore:
                 _executemany(conn, _MARK_ALERTS, alerts)
                 _executemany(conn, _REASONS, reasons)
             self._refresh_states(conn, placements, worst, stamp)
-        return tuple(touched)
 
     def _refresh_states(
         self, conn: Connection, placements: Sequence[Placement], worst: dict[str, Severity], now: object
