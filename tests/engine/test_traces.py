@@ -197,6 +197,34 @@ def test_network_shifts_need_enough_calls_on_an_edge_in_both_periods() -> None:
     assert network_shifts(after, reference) == {}
 
 
+def test_an_edge_is_judged_on_its_later_calls_when_the_window_opens_before_the_fault() -> None:
+    # The onset was estimated early: 7 healthy calls, then 6 delayed ones (a leaf's calls thin out
+    # once each takes long). Over all 13 the median is healthy; what the calls are like now is not.
+    reference = SpanTimes(own_ms={}, edge_ms={edge("a", "x"): [4.0] * 20})
+    after = SpanTimes(own_ms={}, edge_ms={edge("a", "x"): [4.0] * 7 + [404.0] * 6})
+
+    shifts = named(network_shifts(after, reference))
+
+    assert shifts["x"].ratio == pytest.approx(81.0)
+
+
+def test_an_edge_with_too_few_calls_for_two_halves_is_judged_on_all_of_them() -> None:
+    reference = SpanTimes(own_ms={}, edge_ms={edge("a", "x"): [4.0] * 20})
+    after = SpanTimes(own_ms={}, edge_ms={edge("a", "x"): [4.0] * 5 + [404.0] * 4})
+
+    assert named(network_shifts(after, reference))["x"].ratio == pytest.approx(1.0)
+
+
+def test_span_times_keep_each_edges_calls_in_start_order_whatever_the_span_order() -> None:
+    calls = [
+        (span("t1", "p1", None, "a", 0, 10), span("t1", "c1", "p1", "b", 2, 8)),  # 4 ms on the wire
+        (span("t2", "p2", None, "a", 100, 130), span("t2", "c2", "p2", "b", 102, 108)),  # 24 ms
+    ]
+    spans = [s for pair in reversed(calls) for s in pair]  # the later call first
+
+    assert span_times(spans).edge_ms[edge("a", "b")] == [4.0, 24.0]
+
+
 # --- error_origins --------------------------------------------------------------------------------
 
 

@@ -70,7 +70,8 @@ class SpanTimes:
     """Where the time of a set of spans went: inside services, or on the calls between them."""
 
     own_ms: dict[ServiceId, list[float]]  # per service: self time of its spans that call no one else
-    edge_ms: dict[Edge, list[float]]  # per caller → callee: time of the call outside the callee
+    # per caller → callee: time of each call outside the callee, in the order the calls started
+    edge_ms: dict[Edge, list[float]]
 
 
 def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
@@ -85,7 +86,7 @@ def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
     tree = tree_of(spans)
     children = tree.children
     own: defaultdict[ServiceId, list[float]] = defaultdict(list)
-    edges: defaultdict[Edge, list[float]] = defaultdict(list)
+    edges: defaultdict[Edge, list[tuple[int, float]]] = defaultdict(list)
     for s in tree.spans:
         kids = children.get((s.trace_id, s.span_id))
         if kids is None:
@@ -102,10 +103,13 @@ def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
         self_ms = max(s.duration_ns - covered, 0) / 1e6
         callees = {k.service for k in kids if k.service != s.service}
         if len(callees) == 1:
-            edges[(s.service, next(iter(callees)))].append(self_ms)
+            edges[(s.service, next(iter(callees)))].append((s.start_ns, self_ms))
         else:
             own[s.service].append(self_ms)
-    return SpanTimes(own_ms=dict(own), edge_ms=dict(edges))
+    # A reader need not return spans in time order; the calls of an edge are few enough to sort.
+    return SpanTimes(
+        own_ms=dict(own), edge_ms={edge: [ms for _, ms in sorted(calls)] for edge, calls in edges.items()}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +167,17 @@ def network_shifts(
     on its calls out instead. Each edge is judged on its median call time, not a tail: a delay on
     the wire slows every call, while a burst of slow calls moves only the tail. Five calls in each
     period are enough for that median, as for self times: a leaf called once per checkout makes
-    only a handful of calls in an incident's minutes.
+    only a handful of calls in an incident's minutes. After the onset, an edge with enough calls is
+    judged on its later half (`_latest`): what the calls are like now.
     """
     shifts = {
         edge: shift
         for edge in sorted(set(after.edge_ms) & set(reference.edge_ms))
-        if (shift := time_shift(reference.edge_ms[edge], after.edge_ms[edge], min_spans=min_calls))
+        if (
+            shift := time_shift(
+                reference.edge_ms[edge], _latest(after.edge_ms[edge], min_calls), min_spans=min_calls
+            )
+        )
         is not None
     }
     into: defaultdict[ServiceId, list[tuple[Edge, TimeShift]]] = defaultdict(list)
@@ -189,6 +198,14 @@ def network_shifts(
             inbound=inbound,
         )
     return found
+
+
+def _latest(calls: list[float], min_calls: int) -> list[float]:
+    # The later half of an edge's calls in the window, where there are enough for two medians. A brief
+    # says what is wrong now, and an onset estimated early (the found onset can be a minute or two
+    # before the fault) fills the window's first part with healthy calls: a leaf called once per
+    # checkout, slowed to a few calls a minute by the delay itself, was outvoted by them.
+    return calls[len(calls) // 2 :] if len(calls) >= 2 * min_calls else calls
 
 
 def _lower_median(values: Sequence[float]) -> float:
