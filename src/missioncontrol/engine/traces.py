@@ -19,16 +19,21 @@ class SpanTree:
     maps is a good part of their cost, so a diagnosis builds them once per period and shares them.
     """
 
-    __slots__ = ("by_id", "children", "spans")
+    __slots__ = ("by_id", "children", "in_start_order", "spans")
 
     def __init__(self, spans: Sequence[Span]) -> None:
         self.spans = spans
         self.by_id: dict[SpanKey, Span] = {}
         self.children: defaultdict[SpanKey, list[Span]] = defaultdict(list)
+        self.in_start_order = True  # as most readers return them; see `span_times`
+        last = -(2**63)
         for s in spans:
             self.by_id[(s.trace_id, s.span_id)] = s
             if s.parent_span_id is not None:
                 self.children[(s.trace_id, s.parent_span_id)].append(s)
+            if s.start_ns < last:
+                self.in_start_order = False
+            last = s.start_ns
 
 
 def tree_of(spans: "Sequence[Span] | SpanTree") -> SpanTree:
@@ -84,9 +89,12 @@ def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
     that is where a network delay on either end shows up.
     """
     tree = tree_of(spans)
+    if not tree.in_start_order:
+        # Each edge's calls are listed in the order they started (`_latest` takes the later ones).
+        tree = SpanTree(sorted(tree.spans, key=lambda s: s.start_ns))
     children = tree.children
     own: defaultdict[ServiceId, list[float]] = defaultdict(list)
-    edges: defaultdict[Edge, list[tuple[int, float]]] = defaultdict(list)
+    edges: defaultdict[Edge, list[float]] = defaultdict(list)
     for s in tree.spans:
         kids = children.get((s.trace_id, s.span_id))
         if kids is None:
@@ -103,13 +111,10 @@ def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
         self_ms = max(s.duration_ns - covered, 0) / 1e6
         callees = {k.service for k in kids if k.service != s.service}
         if len(callees) == 1:
-            edges[(s.service, next(iter(callees)))].append((s.start_ns, self_ms))
+            edges[(s.service, next(iter(callees)))].append(self_ms)
         else:
             own[s.service].append(self_ms)
-    # A reader need not return spans in time order; the calls of an edge are few enough to sort.
-    return SpanTimes(
-        own_ms=dict(own), edge_ms={edge: [ms for _, ms in sorted(calls)] for edge, calls in edges.items()}
-    )
+    return SpanTimes(own_ms=dict(own), edge_ms=dict(edges))
 
 
 @dataclass(frozen=True, slots=True)
