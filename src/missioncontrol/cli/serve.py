@@ -74,8 +74,10 @@ def _lower_priority(by: int) -> None:
     # Linux keeps a niceness per thread and a new thread inherits its creator's: every thread there
     # is now (some were started at import, such as chDB's allocator's) is lowered, before building
     # the runtime starts the rest.
+    if not by:
+        return
     tasks = Path("/proc/self/task")
-    for tid in sorted(int(t.name) for t in tasks.iterdir()) if tasks.is_dir() else [0]:
+    for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
         os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + by, 19))
 
 
