@@ -64,7 +64,10 @@ def run_worker(settings: Settings, build: Callable[[Settings], Runtime] = bootst
     for start in runtime.on_start:
         start()
     try:
-        stop.wait()
+        # Timed: a signal the kernel hands to another thread (chDB's, the grouper) only flags it for
+        # the main thread, and an untimed wait never looks; the worker then ignored SIGTERM.
+        while not stop.wait(timeout=0.5):
+            pass
     finally:
         for halt in reversed(runtime.on_stop):
             halt()
