@@ -3,6 +3,7 @@
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from missioncontrol import bootstrap
 from missioncontrol.cli import demo, main
+from missioncontrol.cli.cases import named_cases
 from missioncontrol.cli.main import app
 from missioncontrol.domain import LabeledCase, TimeMode
 from missioncontrol.settings import Settings
@@ -214,12 +216,23 @@ def test_bench_writes_summary_and_per_case_json(tmp_path: Path) -> None:
     [
         (["bench", "--dataset", "nezha-tt", "--data", "/nonexistent"], ["'nezha-tt'", "--data"]),
         (["bench", "--dataset", "nope"], ["unknown dataset 'nope'"]),
-        (["investigate", "no-such-case"], ["no case 'no-such-case'"]),
+        (["investigate", "no-such-case"], ["no case or dataset 'no-such-case'"]),
+        (["investigate", "simulated"], ["'simulated' is a whole dataset"]),
+        (["investigate", "simulated#two"], ["'simulated#two'", "whole number"]),
         (["investigate", "simulated#1", "--time", "sometimes"], ["--time", "'sometimes'"]),
         (["bench", "--dataset", "simulated", "--time", "sometimes"], ["--time", "'sometimes'"]),
         (["dataset", "export", "nope", "--out", "out"], ["unknown dataset 'nope'"]),
     ],
-    ids=["missing-data-root", "unknown-dataset", "unknown-case", "bad-time", "bench-bad-time", "export-nope"],
+    ids=[
+        "missing-data-root",
+        "unknown-dataset",
+        "unknown-case",
+        "whole-dataset",
+        "bad-number",
+        "bad-time",
+        "bench-bad-time",
+        "export-nope",
+    ],
 )
 def test_bad_input_exits_2_with_one_error_line(args: list[str], named: list[str]) -> None:
     result = run(*args)
@@ -328,3 +341,48 @@ def test_investigate_a_case_id_whose_number_is_not_an_index() -> None:
     diagnosis = json.loads(run_ok("investigate", later, "--data", str(root), "--json").stdout)
 
     assert diagnosis["case_id"] == later
+
+
+# naming cases: one reading for investigate, replay and bench-e2e
+
+
+def simulated_ids(n: int) -> list[str]:
+    source = bootstrap.open_source("simulated", Settings(data_root=None))
+    return [labeled.case.id for labeled in islice(source.cases(time_mode=TimeMode.FOUND), n)]
+
+
+def test_a_number_names_a_place_in_the_dataset_and_a_bare_dataset_all_its_cases() -> None:
+    settings = Settings(data_root=None)
+    first_three = simulated_ids(3)
+
+    second = [c.case.id for c in named_cases("simulated#2", settings, None, TimeMode.FOUND)]
+    first_two = [c.case.id for c in named_cases("simulated", settings, None, TimeMode.FOUND, limit=2)]
+
+    assert second == first_three[1:2]
+    assert first_two == first_three[:2]
+
+
+def test_a_case_folder_is_named_by_its_path_with_or_without_the_cases_prefix(case_folder: Path) -> None:
+    settings = Settings(data_root=None)
+
+    plain = [c.case.id for c in named_cases(str(case_folder), settings, None, TimeMode.FOUND)]
+    prefixed = [c.case.id for c in named_cases(f"cases:{case_folder}", settings, None, TimeMode.FOUND)]
+
+    assert plain == prefixed
+    assert len(plain) == 1
+
+
+@pytest.mark.datasets
+def test_replay_reads_a_case_id_as_that_case_and_an_unknown_id_as_an_error() -> None:
+    root = require_datasets()
+    settings = Settings()
+    source = bootstrap.open_source("nezha-ob", settings, data_root=root)
+    ids = [c.case.id for c in source.cases(time_mode=TimeMode.FOUND)]
+    later = next(case_id for case_id in ids[1:] if case_id.endswith("/#01"))
+
+    named = [c.case.id for c in named_cases(later, settings, root, TimeMode.FOUND)]
+    result = run("replay", "nezha-ob/2099-01-01/#01", "--data", str(root))
+
+    assert named == [later]
+    assert result.exit_code != 0
+    assert "no case 'nezha-ob/2099-01-01/#01' in nezha-ob" in result.output

@@ -22,10 +22,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from missioncontrol.cli.cases import named_cases
 from missioncontrol.cli.demo import quiet_http_logs
 from missioncontrol.cli.live import ServerProcess
-from missioncontrol.cli.replay import load_cases, percentile, replay_one, summarize
-from missioncontrol.domain import MissionControlError
+from missioncontrol.cli.replay import percentile, replay_one, summarize
+from missioncontrol.domain import MissionControlError, TimeMode
 from missioncontrol.loop.load import Outcome, alert_batch, send_all, stored_fingerprints
 from missioncontrol.settings import Settings
 
@@ -36,7 +37,7 @@ TOKEN = "bench-e2e-token-not-secret"
 def latency_run(dataset: str, limit: int | None, settings: Settings, data: Path | None) -> dict[str, Any]:
     """Replay cases of `dataset` through fresh services; return the replay summary and per-case rows."""
     rows: list[dict[str, Any]] = []
-    for labeled in load_cases(dataset, settings, data, limit):
+    for labeled in named_cases(dataset, settings, data, TimeMode.FOUND, limit=limit):
         live = replay_one(labeled, settings, url=None, token=None, baseline=True, timeout_s=180)
         truth = labeled.truth.service if labeled.truth else None
         rows.append({**live.to_json(), "truth": truth, "offline_top1": None, "agree": None})

@@ -31,10 +31,11 @@ from missioncontrol.cli import (
     serve,
     web,
 )
+from missioncontrol.cli.cases import one_case
 from missioncontrol.cli.connectors import catalog_app, connectors_app
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
-from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
+from missioncontrol.domain import MissionControlError, TimeMode
 from missioncontrol.evaluation.bench import run_bench
 from missioncontrol.settings import Settings
 
@@ -85,25 +86,6 @@ def _time_modes(value: str) -> list[TimeMode]:
         raise _fail(f"--time must be given, found or both, not {value!r}") from None
 
 
-def _find_case(spec: str, settings: Settings, data: Path | None, mode: TimeMode) -> LabeledCase:
-    """Return the case named by a folder path, `DATASET#N` (1-based) or a case id."""
-    path = Path(spec)
-    if path.is_dir():
-        source = bootstrap.open_source(f"cases:{path}", settings)
-        return next(iter(source.cases(time_mode=mode)))
-    name, slash, _ = spec.partition("/")
-    if name.partition("#")[0] in bootstrap.DATASETS:
-        # "nezha-ob#14" is the 14th case; "nezha-ob/2022-08-23/#14" is a case id, whose "#14" is
-        # not an index (it once picked the 14th case of the dataset, on another day).
-        dataset, _, index = name.partition("#")
-        by_index = not slash and index.isdigit()
-        source = bootstrap.open_source(dataset, settings, data_root=data)
-        for i, labeled in enumerate(source.cases(time_mode=mode), 1):
-            if (by_index and i == int(index)) or labeled.case.id == spec:
-                return labeled
-    raise _fail(f"no case {spec!r}: give a case folder, DATASET#N (e.g. nezha-tt#3) or a case id")
-
-
 @app.command()
 def investigate(
     case: Annotated[str, typer.Argument(help="A case folder, DATASET#N (1-based), or a case id.")],
@@ -119,7 +101,7 @@ def investigate(
         raise _fail("--time must be given or found for one investigation, not both")
     mode = modes[0]
     try:
-        labeled = _find_case(case, settings, data, mode)
+        labeled = one_case(case, settings, data, mode)
         diagnosis = bootstrap.build_engine(settings).diagnose(labeled.case)
     except MissionControlError as exc:
         raise _fail(str(exc)) from None

@@ -12,7 +12,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.cases import named_cases
 from missioncontrol.cli.demo import quiet_http_logs
 from missioncontrol.cli.live import InProcessServer
 from missioncontrol.domain import LabeledCase, MissionControlError, Telemetry, TimeMode
@@ -40,40 +40,6 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q * len(ordered) + 0.5)))
     return ordered[rank - 1]
-
-
-def load_cases(spec: str, settings: Settings, data: Path | None, limit: int | None) -> Iterator[LabeledCase]:
-    """Yield the cases named by a case folder, DATASET#N (1-based) or a whole DATASET, onset to be found."""
-    mode = TimeMode.FOUND
-    path = Path(spec)
-    if path.is_dir():
-        yield from _take(bootstrap.open_source(f"cases:{path}", settings).cases(time_mode=mode), limit)
-        return
-    name, _, index = spec.partition("#")
-    if name not in bootstrap.DATASETS and not name.startswith("cases:"):
-        raise MissionControlError(
-            f"no case or dataset {spec!r}: give a case folder, DATASET#N or one of "
-            + ", ".join(bootstrap.DATASETS)
-        )
-    if index and not index.isdigit():
-        raise MissionControlError(f"case number in {spec!r} must be a whole number from 1")
-    source = bootstrap.open_source(name, settings, data_root=data)
-    for i, labeled in enumerate(source.cases(time_mode=mode), 1):
-        if index:
-            if i == int(index):
-                yield labeled
-                return
-            continue
-        if limit is not None and i > limit:
-            return
-        yield labeled
-
-
-def _take(items: Iterator[LabeledCase], limit: int | None) -> Iterator[LabeledCase]:
-    for i, item in enumerate(items):
-        if limit is not None and i >= limit:
-            return
-        yield item
 
 
 def reference_window(telemetry: Telemetry) -> tuple[datetime, datetime] | None:
@@ -153,7 +119,7 @@ def replay(
     for column in ("case", "truth", "offline top-1", "live top-1", "agree", "alert→brief s"):
         table.add_column(column)
     try:
-        for labeled in load_cases(target, settings, data, limit):
+        for labeled in named_cases(target, settings, data, TimeMode.FOUND, limit=limit):
             started = time.perf_counter()
             offline = engine.diagnose(labeled.case)
             offline_s = time.perf_counter() - started
