@@ -481,6 +481,8 @@ def test_error_carries_its_parts(tmp_path: Path) -> None:
         ("memory_leak", FaultKind.MEMORY),
         ("network_delay", FaultKind.NETWORK),
         ("delay", FaultKind.NETWORK),
+        ("loss", FaultKind.NETWORK),
+        ("packet_loss", FaultKind.NETWORK),
         ("return", FaultKind.WRONG_OUTPUT),
         ("wrong_output", FaultKind.WRONG_OUTPUT),
         ("exception", FaultKind.ERRORS),

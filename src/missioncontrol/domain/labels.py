@@ -12,6 +12,8 @@ FAULT_LABELS: tuple[tuple[str, FaultKind], ...] = (
     ("mem", FaultKind.MEMORY),
     ("network", FaultKind.NETWORK),
     ("delay$", FaultKind.NETWORK),
+    ("loss$", FaultKind.NETWORK),  # packet loss (RCAEval's "loss")
+    ("packet", FaultKind.NETWORK),
     ("return$", FaultKind.WRONG_OUTPUT),
     ("wrong$", FaultKind.WRONG_OUTPUT),
     ("exception$", FaultKind.ERRORS),
