@@ -45,6 +45,10 @@ def latency_run(dataset: str, limit: int | None, settings: Settings, data: Path 
     return {"dataset": dataset, "summary": summarize(rows), "cases": rows}
 
 
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
 def _statuses(outcomes: list[Outcome]) -> dict[str, int]:
     counts = {"2xx": 0, "429": 0, "503": 0, "other": 0, "no_answer": 0}
     for o in outcomes:
@@ -189,8 +193,8 @@ def bench_e2e(
         s = run["summary"]
         console.print(
             f"{run['dataset']}: {s['ran_live']} case(s) live ({s['skipped']} without alert); alert → brief "
-            f"stored p50 {s['brief_p50_s']} s, p99 {s['brief_p99_s']} s (diagnosis done p99 "
-            f"{s['diagnosis_p99_s']} s); live top-1 correct {s['live_top1_correct']}/{s['ran_live']}"
+            f"stored p50 {_seconds(s['brief_p50_s'])}, p99 {_seconds(s['brief_p99_s'])} (diagnosis done p99 "
+            f"{_seconds(s['diagnosis_p99_s'])}); live top-1 correct {s['live_top1_correct']}/{s['ran_live']}"
         )
     if report["overload"] is not None:
         console.print_json(json.dumps(report["overload"]))
