@@ -1,13 +1,15 @@
 """Tests for weighing evidence and scoring services: own versus inherited, and how confident to be."""
 
+from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
 
-from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId
+from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId, Stance
 from missioncontrol.engine.diagnose import EngineConfig
+from missioncontrol.engine.evidence import evidence_of_contribution
 from missioncontrol.engine.findings import ServiceFindings
-from missioncontrol.engine.logs import BrokenPair, TemplateShift
+from missioncontrol.engine.logs import BrokenPair, LogFindings, TemplateShift
 from missioncontrol.engine.metrics import SeriesScore
 from missioncontrol.engine.rank import (
     Contribution,
@@ -427,3 +429,79 @@ def test_logs_read_in_traces_without_any_other_service_are_not_discounted_by_the
 
     assert (log.discount > 0.0) is discounted
     assert (log.inherited_from == "backend") is discounted
+
+
+# --- callees a single caller stopped calling ------------------------------------------------------
+
+# checkout alone calls payment and email; shipping is called by frontend and checkout.
+SHOP = ServiceGraph.from_edges(
+    [
+        ("frontend", "checkout"),
+        ("frontend", "shipping"),
+        ("checkout", "payment"),
+        ("checkout", "email"),
+        ("checkout", "shipping"),
+    ]
+)
+
+
+def stopped(service: str) -> ServiceFindings:
+    """A service whose I/O fell from 40 to 0: it no longer works."""
+    return findings(service, metric(service, Family.IO, strength=6.0, onset=T0, observed=0.0, baseline=40.0))
+
+
+def test_two_callees_of_one_caller_that_stop_together_move_their_evidence_to_that_caller() -> None:
+    scored = score(SHOP, stopped("payment"), stopped("email"))
+
+    for callee in ("payment", "email"):
+        quiet = only(scored[callee], "metric:")
+        assert quiet.inherited_from == "checkout"
+        assert quiet.discount == pytest.approx(0.8)
+        assert "checkout" in quiet.reason
+    silenced = only(scored["checkout"], "silenced:")
+    assert silenced.label == "silenced:email, payment"
+    assert silenced.fault is FaultKind.ERRORS
+    assert silenced.onset == T0
+    assert ranked(SHOP, stopped("payment"), stopped("email"))[0] == "checkout"
+
+
+def test_one_stopped_callee_may_be_down_itself_and_moves_nothing() -> None:
+    scored = score(SHOP, stopped("payment"))
+
+    assert only(scored["payment"], "metric:").discount == 0.0
+    assert "checkout" not in scored
+
+
+def test_a_callee_with_other_callers_is_not_read_as_silenced_by_one_of_them() -> None:
+    # shipping is called by frontend too: its stopping says nothing about checkout alone.
+    scored = score(SHOP, stopped("payment"), stopped("shipping"))
+
+    assert only(scored["payment"], "metric:").discount == 0.0
+    assert only(scored["shipping"], "metric:").discount == 0.0
+    assert "checkout" not in scored
+
+
+def test_a_callee_that_only_slowed_is_not_silenced() -> None:
+    slowed = metric("email", Family.IO, strength=6.0, onset=T0, observed=20.0, baseline=40.0)
+    halved = findings("email", slowed)
+
+    scored = score(SHOP, stopped("payment"), halved)
+
+    assert only(scored["email"], "metric:").discount == 0.0
+    assert "checkout" not in scored
+
+
+def test_the_silencing_callers_evidence_names_the_callees_it_stopped_calling() -> None:
+    scored = score(SHOP, stopped("payment"), stopped("email"))
+    window = (datetime.fromtimestamp(T0, UTC), datetime.fromtimestamp(T0 + 600, UTC))
+    no_logs = LogFindings(shifts=(), broken_pairs=(), templates_mined=0, lines_after=0, lines_reference=0)
+
+    evidence = evidence_of_contribution(
+        only(scored["checkout"], "silenced:"), findings("checkout"), window, no_logs
+    )
+
+    assert evidence.service == "checkout"
+    assert evidence.stance is Stance.SUPPORTS
+    assert "email, payment" in evidence.summary
+    assert "no longer calls them" in evidence.summary
+    assert evidence.weight > 0.0

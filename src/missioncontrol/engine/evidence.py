@@ -85,6 +85,18 @@ def evidence_of_contribution(
             stance=Stance.SUPPORTS,
             weight=c.weight,
         )
+    if kind_ == "silenced":
+        return Evidence(
+            kind=EvidenceKind.PROPAGATION,
+            service=f.service,
+            summary=f"{detail}, which only {f.service} calls, stopped working at once: "
+            f"{f.service} no longer calls them",
+            source="metrics",
+            query=f"I/O and traffic series of {detail}: at a tenth of their baseline or less",
+            window=window,
+            stance=Stance.SUPPORTS,
+            weight=c.weight,
+        )
     if kind_ == "logpair":
         pair = max(f.broken_pairs, key=lambda p: (pair_weight(p), p.first, p.missing))
         return Evidence(

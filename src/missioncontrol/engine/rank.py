@@ -11,12 +11,13 @@ Resource saturation (CPU, memory), self time and errors that start in a service 
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId
 from missioncontrol.engine.findings import ServiceFindings
 from missioncontrol.engine.handlers import HandlerEnding
 from missioncontrol.engine.logs import BrokenPair, TemplateShift
+from missioncontrol.engine.metrics import SeriesScore
 from missioncontrol.engine.signals import FAULT_OF, Family
 
 # How much a family says about a fault *in this service* rather than somewhere else.
@@ -291,6 +292,7 @@ def score_services(
         s: own_strength(f) for s, f in sorted(findings.items())
     }
     _credit_named_peers(own, findings, graph)
+    _credit_silencing_callers(own, findings, graph)
     raw_total = {s: sum(c.weight for c in cs) for s, (cs, _) in own.items()}
     scored: list[Scored] = []
     for service, (contribs, onset) in own.items():
@@ -375,6 +377,86 @@ def _credit_named_peers(
             )
             if peer_onset is None:
                 own[peer] = (peer_contribs, onset)
+
+
+# A series at a tenth of its level or less has stopped: the service's work, not its pace, changed.
+QUIET_SHARE = 0.1
+QUIET_FAMILIES = (Family.IO, Family.TRAFFIC)
+# How much of a quiet callee's evidence moves to the caller that stopped calling it.
+SILENCED_SHARE = 0.8
+
+
+def quiet_series(f: ServiceFindings) -> list[SeriesScore]:
+    """Return the service's I/O and traffic series that stopped (at a tenth of their level or less)."""
+    return [
+        s
+        for family in QUIET_FAMILIES
+        for s in f.metrics.get(family, ())
+        if s.baseline > 0.0 and s.observed <= QUIET_SHARE * s.baseline
+    ]
+
+
+def _credit_silencing_callers(
+    own: dict[ServiceId, tuple[list[Contribution], float | None]],
+    findings: Mapping[ServiceId, ServiceFindings],
+    graph: ServiceGraph | None,
+) -> None:
+    """Move "its work stopped" from callees to the one caller that stopped calling them, in place.
+
+    A service whose I/O or traffic stops is down or no longer called. When two or more services
+    that one caller alone calls stop together, that caller stopped calling them: its handlers now
+    end before those calls (an exception, an early return) — the metrics' view of a broken call,
+    for estates or minutes without traces. Two unrelated services going down at once is the
+    unlikely reading; one alone could be either, so it moves nothing.
+    """
+    if graph is None:
+        return
+    silenced: dict[ServiceId, list[ServiceId]] = {}
+    for service in sorted(findings):
+        callers = [c for c in graph.callers(service) if c != service]
+        if len(callers) == 1 and quiet_series(findings[service]):
+            silenced.setdefault(callers[0], []).append(service)
+    for caller, callees in sorted(silenced.items()):
+        if len(callees) < 2:
+            continue
+        moved = 0.0
+        first: list[float] = []
+        for callee in callees:
+            contribs, onset = own[callee]
+            quiet = {f"metric:{s.metric}": s for s in quiet_series(findings[callee])}
+            for i, c in enumerate(contribs):
+                if c.label not in quiet or c.inherited_from is not None:
+                    continue
+                contribs[i] = replace(
+                    c,
+                    weight=c.weight * (1.0 - SILENCED_SHARE),
+                    is_inheritable=False,
+                    inherited_from=caller,
+                    discount=SILENCED_SHARE,
+                    reason=f"{caller}, its only caller, stopped calling it and "
+                    + ", ".join(x for x in callees if x != callee)
+                    + " at once",
+                )
+                moved += c.weight * SILENCED_SHARE
+                began = quiet[c.label].onset
+                if began is not None:
+                    first.append(began)
+        if moved <= 0.0:
+            continue
+        contribs, onset = own.setdefault(caller, ([], None))
+        contribs.append(
+            Contribution(
+                label=f"silenced:{', '.join(callees)}",
+                fault=FaultKind.ERRORS,
+                weight=moved,
+                # Its own code path, as a handler that now ends early is (`trace:handlers`): a slower
+                # callee does not stop its caller calling the others.
+                is_inheritable=False,
+                onset=min(first) if first else None,
+            )
+        )
+        if onset is None and first:
+            own[caller] = (contribs, min(first))
 
 
 def _combine(contribs: list[Contribution]) -> float:
