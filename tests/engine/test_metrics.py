@@ -215,3 +215,15 @@ def test_the_baseline_is_only_the_lookback_before_the_onset() -> None:
 
     assert scored.baseline == pytest.approx(10.0, abs=1.0)
     assert scored.strength > 10.0
+
+
+def test_latest_tells_now_from_the_whole_window_when_the_change_came_late() -> None:
+    late = noise(6, level=40.0)
+    late[ONSET_INDEX + 6 :] = 0.0  # the last four of the window's ten samples
+    steady = noise(7, level=40.0)
+
+    scores = score(series("late", "syscall_read", late), series("steady", "syscall_read", steady))
+
+    assert scores["late"].observed == pytest.approx(40.0, abs=3.0)  # the window's median: still healthy
+    assert scores["late"].latest == 0.0  # its later half: stopped
+    assert scores["steady"].latest == pytest.approx(40.0, abs=3.0)

@@ -1,5 +1,6 @@
 """Tests for weighing evidence and scoring services: own versus inherited, and how confident to be."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -481,6 +482,16 @@ def test_a_callee_with_other_callers_is_not_read_as_silenced_by_one_of_them() ->
     assert "checkout" not in scored
 
 
+def test_a_callee_is_judged_stopped_on_its_latest_level_not_the_whole_windows() -> None:
+    # A found onset early by minutes: the window's median still holds healthy samples.
+    early = metric("email", Family.IO, strength=6.0, onset=T0, observed=20.0, baseline=40.0)
+    stopped_now = findings("email", replace(early, latest=0.0))
+    halved_now = findings("email", replace(early, latest=20.0))
+
+    assert "checkout" in score(SHOP, stopped("payment"), stopped_now)
+    assert "checkout" not in score(SHOP, stopped("payment"), halved_now)
+
+
 def test_a_callee_that_only_slowed_is_not_silenced() -> None:
     slowed = metric("email", Family.IO, strength=6.0, onset=T0, observed=20.0, baseline=40.0)
     halved = findings("email", slowed)
@@ -505,3 +516,17 @@ def test_the_silencing_callers_evidence_names_the_callees_it_stopped_calling() -
     assert "email, payment" in evidence.summary
     assert "no longer calls them" in evidence.summary
     assert evidence.weight > 0.0
+
+
+def test_a_metrics_evidence_says_where_it_is_now_when_that_differs_from_the_windows_median() -> None:
+    window = (datetime.fromtimestamp(T0, UTC), datetime.fromtimestamp(T0 + 600, UTC))
+    no_logs = LogFindings(shifts=(), broken_pairs=(), templates_mined=0, lines_after=0, lines_reference=0)
+    early = metric("email", Family.IO, strength=6.0, onset=T0, observed=20.0, baseline=40.0)
+    moved = findings("email", replace(early, latest=0.0))
+    same = findings("email", replace(early, latest=21.0))
+
+    def summary(f: ServiceFindings) -> str:
+        return evidence_of_contribution(only(score(SHOP, f)["email"], "metric:"), f, window, no_logs).summary
+
+    assert summary(moved).startswith("io_metric at 20 (now 0) against a baseline of 40")
+    assert summary(same).startswith("io_metric at 20 against a baseline of 40")

@@ -42,10 +42,14 @@ def evidence_of_contribution(
     inherited = f" (discounted {c.discount:.0%}: {c.reason})" if c.inherited_from and c.discount > 0.0 else ""
     if kind_ == "metric":
         best = next(s for scores in f.metrics.values() for s in scores if s.metric == detail)
+        moved_on = best.latest is not None and abs(best.latest - best.observed) > 0.25 * max(
+            abs(best.observed), abs(best.baseline)
+        )
+        now = f" (now {best.latest:.4g})" if moved_on else ""
         return Evidence(
             kind=EvidenceKind.METRIC_ANOMALY,
             service=f.service,
-            summary=f"{detail} at {best.observed:.4g} against a baseline of {best.baseline:.4g} "
+            summary=f"{detail} at {best.observed:.4g}{now} against a baseline of {best.baseline:.4g} "
             f"(held robust z {best.strength:.1f}){inherited}",
             source="metrics",
             query=f"{f.service}/{detail}",

@@ -28,6 +28,9 @@ class SeriesScore:
     onset: float | None  # Unix seconds of the first sustained breach, if any
     observed: float  # median after the onset
     baseline: float  # median before it
+    # Median of the later half of the window: what the series is like now. A found onset can land
+    # minutes before the fault, and then the whole window's median still holds the healthy minutes.
+    latest: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ def score_series(
         scale = np.fmax(scale, 1e-6)
         z = (post - median[:, None]) / scale[:, None]
         (observed,) = row_quantiles(post, (0.5,))
+        (latest,) = row_quantiles(post[:, post.shape[1] // 2 :], (0.5,))
         # The baseline's own high and low tail: a value the series already reached in normal
         # times is at most a mild anomaly, however flat the baseline's middle is. The 85th
         # percentile, not the max, so that one earlier incident inside the baseline cannot hide this one.
@@ -155,6 +159,7 @@ def score_series(
                 onset=float(post_times[first[row]]) if first[row] >= 0 else None,
                 observed=float(observed[row]),
                 baseline=float(median[row]),
+                latest=float(latest[row]),
             )
         )
     return scores

@@ -387,12 +387,12 @@ SILENCED_SHARE = 0.8
 
 
 def quiet_series(f: ServiceFindings) -> list[SeriesScore]:
-    """Return the service's I/O and traffic series that stopped (at a tenth of their level or less)."""
+    """Return the service's I/O and traffic series that stopped: now at a tenth of their level or less."""
     return [
         s
         for family in QUIET_FAMILIES
         for s in f.metrics.get(family, ())
-        if s.baseline > 0.0 and s.observed <= QUIET_SHARE * s.baseline
+        if s.baseline > 0.0 and (s.observed if s.latest is None else s.latest) <= QUIET_SHARE * s.baseline
     ]
 
 
