@@ -6,7 +6,7 @@ from itertools import pairwise
 
 import pytest
 
-from missioncontrol.domain import FaultKind, ServiceGraph, ServiceId, Stance
+from missioncontrol.domain import EvidenceKind, FaultKind, ServiceGraph, ServiceId, Stance
 from missioncontrol.engine.diagnose import EngineConfig
 from missioncontrol.engine.evidence import evidence_of_contribution
 from missioncontrol.engine.findings import ServiceFindings
@@ -460,7 +460,7 @@ def test_two_callees_of_one_caller_that_stop_together_move_their_evidence_to_tha
         assert quiet.discount == pytest.approx(0.8)
         assert "checkout" in quiet.reason
     silenced = only(scored["checkout"], "silenced:")
-    assert silenced.label == "silenced:email, payment"
+    assert silenced.label == "silenced:email/io_metric, payment/io_metric"
     assert silenced.fault is FaultKind.ERRORS
     assert silenced.onset == T0
     assert ranked(SHOP, stopped("payment"), stopped("email"))[0] == "checkout"
@@ -513,7 +513,10 @@ def test_the_silencing_callers_evidence_names_the_callees_it_stopped_calling() -
 
     assert evidence.service == "checkout"
     assert evidence.stance is Stance.SUPPORTS
-    assert "email, payment" in evidence.summary
+    # The caller's own evidence (not a hop of a path), named by the series that stopped.
+    assert evidence.kind is EvidenceKind.METRIC_ANOMALY
+    assert evidence.query == "email/io_metric, payment/io_metric"
+    assert evidence.summary.startswith("email, payment, which only checkout calls")
     assert "no longer calls them" in evidence.summary
     assert evidence.weight > 0.0
 

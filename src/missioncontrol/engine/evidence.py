@@ -90,13 +90,16 @@ def evidence_of_contribution(
             weight=c.weight,
         )
     if kind_ == "silenced":
+        # The caller's own evidence, read off its callees' metrics: each stopped series as
+        # `service/series`, as a metric's own evidence names its query.
+        callees = ", ".join(series.partition("/")[0] for series in detail.split(", "))
         return Evidence(
-            kind=EvidenceKind.PROPAGATION,
+            kind=EvidenceKind.METRIC_ANOMALY,
             service=f.service,
-            summary=f"{detail}, which only {f.service} calls, stopped working at once: "
+            summary=f"{callees}, which only {f.service} calls, stopped working at once: "
             f"{f.service} no longer calls them",
             source="metrics",
-            query=f"I/O and traffic series of {detail}: at a tenth of their baseline or less",
+            query=detail,
             window=window,
             stance=Stance.SUPPORTS,
             weight=c.weight,

@@ -421,9 +421,12 @@ def _credit_silencing_callers(
             continue
         moved = 0.0
         first: list[float] = []
+        stopped: list[str] = []  # each callee's strongest stopped series, as `service/series`
         for callee in callees:
             contribs, onset = own[callee]
             quiet = {f"metric:{s.metric}": s for s in quiet_series(findings[callee])}
+            strongest = max(quiet.values(), key=lambda s: (s.strength, s.metric))
+            stopped.append(f"{callee}/{strongest.metric}")
             for i, c in enumerate(contribs):
                 if c.label not in quiet or c.inherited_from is not None:
                     continue
@@ -446,7 +449,7 @@ def _credit_silencing_callers(
         contribs, onset = own.setdefault(caller, ([], None))
         contribs.append(
             Contribution(
-                label=f"silenced:{', '.join(callees)}",
+                label=f"silenced:{', '.join(stopped)}",
                 fault=FaultKind.ERRORS,
                 weight=moved,
                 # Its own code path, as a handler that now ends early is (`trace:handlers`): a slower
