@@ -411,20 +411,22 @@ def _credit_silencing_callers(
     """
     if graph is None:
         return
-    silenced: dict[ServiceId, list[ServiceId]] = {}
+    # caller → {callee: its stopped series, by contribution label}
+    silenced: dict[ServiceId, dict[ServiceId, dict[str, SeriesScore]]] = {}
     for service in sorted(findings):
         callers = [c for c in graph.callers(service) if c != service]
-        if len(callers) == 1 and quiet_series(findings[service]):
-            silenced.setdefault(callers[0], []).append(service)
-    for caller, callees in sorted(silenced.items()):
-        if len(callees) < 2:
+        quiet = {f"metric:{s.metric}": s for s in quiet_series(findings[service])}
+        if len(callers) == 1 and quiet:
+            silenced.setdefault(callers[0], {})[service] = quiet
+    for caller, stopped_callees in sorted(silenced.items()):
+        if len(stopped_callees) < 2:
             continue
+        callees = list(stopped_callees)
         moved = 0.0
         first: list[float] = []
         stopped: list[str] = []  # each callee's strongest stopped series, as `service/series`
-        for callee in callees:
-            contribs, onset = own[callee]
-            quiet = {f"metric:{s.metric}": s for s in quiet_series(findings[callee])}
+        for callee, quiet in stopped_callees.items():
+            contribs, _ = own[callee]
             strongest = max(quiet.values(), key=lambda s: (s.strength, s.metric))
             stopped.append(f"{callee}/{strongest.metric}")
             for i, c in enumerate(contribs):
