@@ -41,7 +41,7 @@ def test_tokens_name_their_field_and_skip_propagation() -> None:
     )
     tokens = tokens_of(d)
     assert "symptom:front" in tokens and "suspect:cart:errors" in tokens
-    assert "log:redis" in tokens and "log:timeout" in tokens
+    assert "log:cart:redis" in tokens and "log:cart:timeout" in tokens
     assert not any(t.startswith("evidence:propagation") for t in tokens)
 
 
@@ -60,7 +60,27 @@ def test_the_same_symptoms_rank_first_and_score_one() -> None:
     assert [m.past.fingerprint.incident_id for m in matches][:2] == ["redis", "cpu"]
     assert abs(matches[0].similarity - 1.0) < 1e-9
     assert all(0.0 <= m.similarity <= 1.0 for m in matches)
-    assert "log:redis" in matches[0].shared
+    assert "log:cart:redis" in matches[0].shared
+
+
+def test_log_words_match_only_the_service_that_logged_them() -> None:
+    template = "template: '<NUM> ERROR NullPointerException in TravelController'"
+    sibling = diagnosis("travel2", template, EvidenceKind.LOG_PATTERN, FaultKind.ERRORS)
+    same = diagnosis(
+        "travel", "template: '<NUM> WARN slow query'", EvidenceKind.LOG_PATTERN, FaultKind.ERRORS
+    )
+    query = fingerprint_of(
+        diagnosis("travel", template, EvidenceKind.LOG_PATTERN, FaultKind.ERRORS),
+        incident_id="new",
+        seen_at=T0,
+    )
+    past = [
+        PastIncident(fingerprint_of(d, incident_id=i, seen_at=T0))
+        for i, d in (("sib", sibling), ("same", same))
+    ]
+    matches = {m.past.fingerprint.incident_id: m for m in recall(query, past)}
+    assert not any(t.startswith("log:") for t in matches["sib"].shared)
+    assert matches["same"].similarity > matches["sib"].similarity
 
 
 def test_an_incident_never_matches_itself() -> None:

@@ -3,7 +3,9 @@
 A fingerprint is what an incident looked like, never what caused it: the alerts (name, signal,
 service), the symptom, the services on the engine's paths, and for the leading suspects where the
 evidence was and what it said (evidence kinds, metric names split into words, log template words).
-Tokens carry their field as a prefix so a log word never matches a service name.
+Tokens carry their field as a prefix so a log word never matches a service name. Log words also carry
+the service that logged them: services built from one codebase log the same templates, and an
+"exception" in one says nothing about the same word in its sibling.
 
 Similarity is BM25 (Robertson and Zaragoza's Okapi weighting, k1 = 1.2, b = 0.75) normalised by the
 query's score against itself, so 1.0 means "everything this incident shows, the past one showed too";
@@ -72,7 +74,7 @@ def _evidence_tokens(diagnosis: Diagnosis, suspects: int) -> list[str]:
                 tokens.append(f"metric:{e.service}:{series}")
                 tokens += [f"metric:{w}" for w in words_of(series)]
             elif e.kind is EvidenceKind.LOG_PATTERN:
-                tokens += [f"log:{w}" for w in words_of(e.query.split(":", 1)[-1])]
+                tokens += [f"log:{e.service}:{w}" for w in words_of(e.query.split(":", 1)[-1])]
             else:
                 tokens += [f"trace:{w}" for w in words_of(e.summary)[:6]]
     return tokens
