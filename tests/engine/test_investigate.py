@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from missioncontrol import bootstrap
+from missioncontrol.collector import collector_paused
 from missioncontrol.domain import (
     Alert,
     AlertStatus,
@@ -36,14 +37,13 @@ from missioncontrol.engine.investigate import (
     Investigator,
     ReferenceCache,
     build_case,
-    collector_paused,
     lead_alert,
 )
 from missioncontrol.engine.worker import IncidentWorker
 from missioncontrol.ports import Diagnoser
 from missioncontrol.settings import Settings
 from missioncontrol.storage.incidents import SqlIncidentStore, write_alerts
-from missioncontrol.storage.telemetry import ChdbTelemetryStore, gc_paused
+from missioncontrol.storage.telemetry import ChdbTelemetryStore
 
 
 @pytest.fixture(scope="module")
@@ -336,13 +336,13 @@ def test_the_collector_is_paused_while_the_case_is_alive_and_given_back_as_found
         assert not gc.isenabled()  # a caller that turned it off keeps it off
     finally:
         gc.enable()
-    # Several investigations, and the store's own pause around its conversion, in any order.
+    # Several investigations, each with the store's own pause inside it, overlapping in time.
     barrier = threading.Barrier(4)
 
     def overlapping(i: int) -> bool:
-        with collector_paused() if i % 2 else gc_paused():
+        with collector_paused():
             barrier.wait(timeout=10)
-            with gc_paused() if i % 2 else collector_paused():
+            with collector_paused():
                 return not gc.isenabled()
 
     with ThreadPoolExecutor(max_workers=4) as pool:

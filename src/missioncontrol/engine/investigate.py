@@ -9,7 +9,6 @@ Each refresh stores a new version of the brief. An enricher that fails leaves th
 and says so in `Brief.notes`: a broken add-on never costs the operator the diagnosis.
 """
 
-import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from missioncontrol.collector import collector_paused
 from missioncontrol.domain import (
     Alert,
     AlertStatus,
@@ -205,44 +205,6 @@ def impact_of(incident: Incident, diagnosis: Diagnosis) -> Impact:
             f"; blast radius {len(diagnosis.blast_radius)} service(s): {', '.join(diagnosis.blast_radius)}"
         )
     return Impact(signals=signals, since=since, summary=summary)
-
-
-class _CollectorPause:
-    """Pause the cyclic garbage collector while any investigation is building or diagnosing its case.
-
-    A case read from the store is hundreds of thousands of new spans, alive only until its diagnosis
-    is made and holding no cycles; with the collector on, the diagnosis's own allocations set off
-    young and then full collections that scan them all (0.1-0.25 s of a Nezha Online Boutique
-    investigation). Counted across threads like the store's own pause around its conversion, and
-    each only turns the collector back on if it turned it off, so the two nest in any order.
-    Cyclic garbage made meanwhile, by any thread, waits for the collector until the last one ends.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.inside = 0
-        self.was_enabled = False
-
-    def __enter__(self) -> None:
-        with self.lock:
-            if self.inside == 0:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-            self.inside += 1
-
-    def __exit__(self, *_exc: object) -> None:
-        with self.lock:
-            self.inside -= 1
-            if self.inside == 0 and self.was_enabled:
-                gc.enable()
-
-
-_COLLECTOR_PAUSE = _CollectorPause()
-
-
-def collector_paused() -> _CollectorPause:
-    """Return the context that pauses the cyclic garbage collector while a case is alive."""
-    return _COLLECTOR_PAUSE
 
 
 class Investigator:

@@ -18,7 +18,6 @@ engine and how an Arrow batch is inserted (chDB's `Python()` table function; cli
 (attributes, scope, events, links) keep their defaults on write and are not read back.
 """
 
-import gc
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -30,6 +29,7 @@ from typing import Any, Protocol
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from missioncontrol.collector import collector_paused
 from missioncontrol.domain import MissionControlError, ServiceId, Telemetry
 from missioncontrol.storage import otel_schema as sql
 from missioncontrol.storage.otel_rows import (
@@ -46,42 +46,6 @@ from missioncontrol.storage.otel_rows import (
 
 class TelemetryStoreError(MissionControlError):
     """The telemetry store could not be opened, written or read; the message names the store and call."""
-
-
-class _GcPause:
-    """Pause the cyclic garbage collector while any thread is inside; resume when the last one leaves.
-
-    Converting a read (tens of thousands of spans and log lines) allocates enough to trigger hundreds
-    of young collections and some full ones, each re-scanning objects that hold no cycles; on Nezha
-    Train Ticket case #03 that was a third of the conversion's CPU. Counted, so that two threads
-    reading at once never leave the collector off, nor turn it on under one that paused it.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.inside = 0
-        self.was_enabled = False
-
-    def __enter__(self) -> None:
-        with self.lock:
-            if self.inside == 0:
-                self.was_enabled = gc.isenabled()
-                gc.disable()
-            self.inside += 1
-
-    def __exit__(self, *_exc: object) -> None:
-        with self.lock:
-            self.inside -= 1
-            if self.inside == 0 and self.was_enabled:
-                gc.enable()
-
-
-_GC_PAUSE = _GcPause()
-
-
-def gc_paused() -> _GcPause:
-    """Return the context that pauses the cyclic garbage collector (shared by every thread)."""
-    return _GC_PAUSE
 
 
 class _GroupCommit:
@@ -265,7 +229,7 @@ class _OtelStore:
             self._select(sql.select_spans(self.database, by_service=by_service), span_params)
         )
         # Tens of thousands of new, acyclic objects: the cyclic collector would only re-scan them.
-        with gc_paused():
+        with collector_paused():
             return Telemetry(
                 metrics=from_point_rows(points), logs=from_log_rows(logs), spans=from_span_rows(spans)
             )
