@@ -24,3 +24,18 @@ def to_storable_utc(at: datetime) -> datetime:
     if in_utc is None or not EARLIEST <= in_utc < LATEST:
         raise ValueError(f"{at.isoformat()} is outside {EARLIEST.year}..{LATEST.year - 1} (UTC)")
     return in_utc
+
+
+def parse_storable_utc(text: str, *, form: str = "ISO 8601") -> datetime:
+    """Return the UTC time `text` names, with a time zone; raise ValueError saying what is wrong.
+
+    The reason reads after a field's name: "is not an ISO 8601 timestamp: …", "has no time zone: …",
+    or the range `to_storable_utc` refuses. `form` names the format the sender's spec promises.
+    """
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"is not an {form} timestamp: {text!r}") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"has no time zone: {text!r}")
+    return to_storable_utc(parsed)

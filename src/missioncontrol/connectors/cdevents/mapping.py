@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from missioncontrol.domain import Change, ChangeKind, ServiceId
 from missioncontrol.domain.rejections import Rejection
-from missioncontrol.domain.timestamps import to_storable_utc
+from missioncontrol.domain.timestamps import parse_storable_utc
 
 _TYPE = re.compile(r"^dev\.cdevents\.service\.(?P<predicate>[a-z]+)\.\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?$")
 VERB = {"deployed": "deployed", "upgraded": "upgraded to", "rolledback": "rolled back to"}
@@ -36,14 +36,8 @@ def parse_time(value: Any, field: str) -> datetime:
     if not isinstance(value, str) or not value:
         raise _Bad(field, "is missing (an RFC 3339 timestamp)")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(field, f"is not an RFC 3339 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise _Bad(field, f"has no time zone: {value!r}")
-    try:
-        return to_storable_utc(parsed)
-    except ValueError as exc:  # one the stores cannot hold (domain/timestamps.py)
+        return parse_storable_utc(value, form="RFC 3339")
+    except ValueError as exc:  # what is wrong with it, or one the stores cannot hold
         raise _Bad(field, str(exc)) from None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from missioncontrol.domain import Change, ChangeKind, ServiceId
 from missioncontrol.domain.rejections import Rejection
-from missioncontrol.domain.timestamps import to_storable_utc
+from missioncontrol.domain.timestamps import parse_storable_utc
 
 EVENTS = ("deployment", "deployment_status")
 FINAL_STATES = {"success": "succeeded", "failure": "failed", "error": "errored"}
@@ -30,14 +30,8 @@ def _time(value: Any, field: str) -> datetime:
     if not isinstance(value, str) or not value:
         raise _Bad(field, "is missing (an ISO 8601 timestamp)")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(field, f"is not an ISO 8601 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise _Bad(field, f"has no time zone: {value!r}")
-    try:
-        return to_storable_utc(parsed)
-    except ValueError as exc:  # one the stores cannot hold (domain/timestamps.py)
+        return parse_storable_utc(value, form="ISO 8601")
+    except ValueError as exc:  # what is wrong with it, or one the stores cannot hold
         raise _Bad(field, str(exc)) from None
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from missioncontrol.domain import Alert, AlertProblem, AlertStatus, ServiceId, Severity
-from missioncontrol.domain.timestamps import to_storable_utc
+from missioncontrol.domain.timestamps import parse_storable_utc
 
 SEVERITY = {
     "critical": Severity.CRITICAL,
@@ -44,14 +44,8 @@ def _text(mapping: Mapping[str, Any], key: str, field: str, *, required: bool) -
 
 def _time(value: str, field: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Bad(field, f"is not an ISO 8601 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise _Bad(field, f"has no time zone: {value!r}")
-    try:
-        return to_storable_utc(parsed)
-    except ValueError as exc:  # one the stores cannot hold (domain/timestamps.py)
+        return parse_storable_utc(value, form="ISO 8601")
+    except ValueError as exc:  # what is wrong with it, or one the stores cannot hold
         raise _Bad(field, str(exc)) from None
 
 
