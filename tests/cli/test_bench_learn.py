@@ -8,6 +8,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from missioncontrol.cli import bench_learn
+from missioncontrol.cli import errors as cli_errors
 from missioncontrol.cli.main import app
 
 
@@ -15,7 +16,7 @@ from missioncontrol.cli.main import app
 def plain_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(bench_learn, "console", Console(color_system=None, force_terminal=False, width=200))
     monkeypatch.setattr(
-        bench_learn, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
+        cli_errors, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
     )
     monkeypatch.delenv("MISSIONCONTROL_DATA_ROOT", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -8,6 +8,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from missioncontrol import bootstrap
+from missioncontrol.cli import errors as cli_errors
 from missioncontrol.cli import incidents, knowledge
 from missioncontrol.cli.main import app
 from missioncontrol.domain import (
@@ -35,9 +36,9 @@ T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for module in (knowledge, incidents):
         monkeypatch.setattr(module, "console", Console(color_system=None, force_terminal=False, width=200))
-        monkeypatch.setattr(
-            module, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
-        )
+    monkeypatch.setattr(
+        cli_errors, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
+    )
     monkeypatch.setenv("MISSIONCONTROL_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("MISSIONCONTROL_DATABASE_URL", raising=False)
 

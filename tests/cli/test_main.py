@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from missioncontrol import bootstrap
 from missioncontrol.cli import demo, main
+from missioncontrol.cli import errors as cli_errors
 from missioncontrol.cli.cases import named_cases
 from missioncontrol.cli.main import app
 from missioncontrol.domain import LabeledCase, TimeMode
@@ -30,7 +31,9 @@ def use_plain_consoles(mp: pytest.MonkeyPatch) -> None:
     current sys.stdout / sys.stderr, which is what CliRunner captures.
     """
     mp.setattr(main, "console", Console(color_system=None, force_terminal=False, width=200))
-    mp.setattr(main, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True))
+    mp.setattr(
+        cli_errors, "errors", Console(stderr=True, color_system=None, force_terminal=False, soft_wrap=True)
+    )
     mp.setattr(demo, "console", Console(color_system=None, force_terminal=False, width=200))
 
 

@@ -20,10 +20,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from missioncontrol.cli.cases import named_cases
 from missioncontrol.cli.demo import quiet_http_logs
+from missioncontrol.cli.errors import fail
 from missioncontrol.cli.live import ServerProcess
 from missioncontrol.cli.replay import percentile, replay_one, summarize
 from missioncontrol.domain import MissionControlError, TimeMode
@@ -187,8 +187,7 @@ def bench_e2e(
                 connections=connections,
             )
     except MissionControlError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+        raise fail(str(exc)) from None
     for run in report["latency"]:
         s = run["summary"]
         console.print(

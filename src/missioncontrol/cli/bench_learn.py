@@ -7,13 +7,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.cases import time_modes
+from missioncontrol.cli.errors import fail
 from missioncontrol.domain import Alert, LabeledCase, MissionControlError, TimeMode
 from missioncontrol.evaluation.learn import replay
 from missioncontrol.settings import Settings
@@ -22,21 +22,6 @@ DEFAULT_DATASETS = ("nezha-tt", "nezha-ob", "rcd-sockshop")
 SEED = 7  # the fixed shuffle of the sequence; chosen before any run, never tuned
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(code=2)
-
-
-def _modes(value: str) -> list[TimeMode]:
-    if value == "both":
-        return [TimeMode.FOUND, TimeMode.GIVEN]
-    try:
-        return [TimeMode(value)]
-    except ValueError:
-        raise _fail(f"--time must be given, found or both, not {value!r}") from None
 
 
 def _load(
@@ -110,16 +95,16 @@ def run(
     """Replay the datasets' cases as one shuffled sequence per time mode and report the bank's effect."""
     settings = Settings()
     names = dataset or list(DEFAULT_DATASETS)
-    modes = _modes(time_mode)
+    modes = time_modes(time_mode)
     try:
         for name in names:
             bootstrap.open_source(name, settings, data_root=data)  # check every name before loading
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     try:
         embedder = bootstrap.build_embedder(settings)  # MISSIONCONTROL_EMBEDDINGS=true blends them in
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     summaries: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     diagnoser = bootstrap.build_engine(settings)
@@ -127,7 +112,7 @@ def run(
         try:
             cases = _load(names, settings, data, mode, limit)
         except MissionControlError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         gc.collect()
         gc.freeze()  # loaded telemetry is long-lived: keep the cyclic collector off it, as `bench` does
         alerts: dict[str, tuple[Alert, ...]] = {

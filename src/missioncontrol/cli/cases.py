@@ -9,10 +9,21 @@ from itertools import islice
 from pathlib import Path
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.errors import fail
 from missioncontrol.domain import LabeledCase, MissionControlError, TimeMode
 from missioncontrol.settings import Settings
 
 HOW = "give a case folder (or cases:FOLDER), a dataset, DATASET#N (1-based, e.g. nezha-tt#3) or a case id"
+
+
+def time_modes(value: str) -> list[TimeMode]:
+    """Return the time modes `--time` names: given, found, or both (given first)."""
+    if value == "both":
+        return [TimeMode.GIVEN, TimeMode.FOUND]
+    try:
+        return [TimeMode(value)]
+    except ValueError:
+        raise fail(f"--time must be given, found or both, not {value!r}") from None
 
 
 def named_cases(

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.errors import errors, fail
 from missioncontrol.domain import MissionControlError
 from missioncontrol.ports import ConnectorState
 from missioncontrol.settings import Settings
@@ -19,7 +20,6 @@ connectors_app = typer.Typer(
 )
 catalog_app = typer.Typer(help="The service catalog (Backstage catalog-info.yaml).", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 STYLE = {ConnectorState.ENABLED: "green", ConnectorState.DISABLED: "yellow", ConnectorState.FAILED: "red"}
 
 
@@ -32,8 +32,7 @@ def list_connectors() -> None:
     try:
         statuses = bootstrap.connector_statuses(Settings(), probe=True)
     except MissionControlError as error:
-        errors.print(f"[red]error:[/] {escape(str(error))}")
-        raise typer.Exit(code=2) from None
+        raise fail(str(error)) from None
     table = Table(title="Connectors (entry point group missioncontrol.connectors)")
     table.add_column("connector")
     table.add_column("status")
@@ -58,13 +57,11 @@ def load(
     """Record Backstage catalog-info.yaml files (Component, System, Group) in the state store, as of now."""
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        errors.print(f"[red]error:[/] no such file or folder: {escape(', '.join(missing))}")
-        raise typer.Exit(code=2)
+        raise fail(f"no such file or folder: {', '.join(missing)}")
     try:
         catalog = bootstrap.load_catalog_files(paths, Settings(), at=datetime.now(UTC))
     except MissionControlError as error:
-        errors.print(f"[red]error:[/] {escape(str(error))}")
-        raise typer.Exit(code=2) from None
+        raise fail(str(error)) from None
     for note in catalog.notes:
         console.print(f"[dim]{note}[/]")
     for rejection in catalog.rejections:

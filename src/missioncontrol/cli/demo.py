@@ -22,9 +22,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.errors import fail
 from missioncontrol.cli.live import InProcessServer
 from missioncontrol.cli.render import brief, brief_outcome
 from missioncontrol.cli.serialize import diagnosis_to_dict
@@ -33,7 +33,6 @@ from missioncontrol.loop import CaseSender, LiveResult
 from missioncontrol.settings import Settings
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 
 
 def quiet_http_logs() -> None:
@@ -121,8 +120,7 @@ def demo(
         )
         server.wait()
     except MissionControlError as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+        raise fail(str(exc)) from None
     finally:
         server.stop()
         if temporary:

@@ -9,21 +9,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.errors import fail
 from missioncontrol.cli.render import brief, brief_outcome, incident_table
 from missioncontrol.domain import Case, IncidentId, IncidentStatus, Telemetry
 from missioncontrol.settings import Settings
 from missioncontrol.storage.briefs import brief_to_json
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(code=2)
 
 
 def incidents(
@@ -37,7 +31,7 @@ def incidents(
         wanted = IncidentStatus(status) if status is not None else None
     except ValueError:
         choices = ", ".join(s.value for s in IncidentStatus)
-        raise _fail(f"--status must be one of {choices}, not {status!r}") from None
+        raise fail(f"--status must be one of {choices}, not {status!r}") from None
     _, store = bootstrap.open_knowledge_state(Settings())
     found = store.incidents(status=wanted, limit=limit)
     if not found:
@@ -54,11 +48,11 @@ def show(
     _, store = bootstrap.open_knowledge_state(Settings())
     found = store.incident(IncidentId(incident))
     if found is None:
-        raise _fail(f"no incident {incident!r} in the state database (see `missionctl incidents`)")
+        raise fail(f"no incident {incident!r} in the state database (see `missionctl incidents`)")
     latest = store.latest_brief(found.id)
     if as_json:
         if latest is None:
-            raise _fail(f"incident {incident!r} has no brief yet: its investigation is still running")
+            raise fail(f"incident {incident!r} has no brief yet: its investigation is still running")
         console.print_json(json.dumps(brief_to_json(latest)))
         return
     for reason in found.grouping:

@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.errors import fail
 from missioncontrol.domain import FaultKind, IncidentId, MissionControlError, ServiceId
 from missioncontrol.domain.knowledge import Feedback, FeedbackVerdict, Resolution
 from missioncontrol.engine.learn import remember_brief
@@ -21,20 +21,14 @@ from missioncontrol.settings import Settings
 from missioncontrol.storage.incidents import SqlIncidentStore
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 FAULTS = ", ".join(f.value for f in FaultKind)
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(code=2)
 
 
 def _fault(value: str) -> FaultKind:
     try:
         return FaultKind(value)
     except ValueError:
-        raise _fail(f"--fault must be one of {FAULTS}, not {value!r}") from None
+        raise fail(f"--fault must be one of {FAULTS}, not {value!r}") from None
 
 
 def _open(incident_id: str) -> tuple[KnowledgeBank, SqlIncidentStore]:
@@ -48,10 +42,10 @@ def _open(incident_id: str) -> tuple[KnowledgeBank, SqlIncidentStore]:
 def _remember(bank: KnowledgeBank, incidents: IncidentStore, briefs: BriefStore, incident_id: str) -> None:
     incident = incidents.incident(IncidentId(incident_id))
     if incident is None:
-        raise _fail(f"no incident {incident_id!r} in the state database (see `missionctl incidents`)")
+        raise fail(f"no incident {incident_id!r} in the state database (see `missionctl incidents`)")
     brief = briefs.latest_brief(IncidentId(incident_id))
     if brief is None:
-        raise _fail(f"incident {incident_id!r} has no brief yet: its investigation is still running")
+        raise fail(f"incident {incident_id!r} has no brief yet: its investigation is still running")
     remember_brief(bank, brief, incident.alerts)
 
 
@@ -68,7 +62,7 @@ def resolve(
 ) -> None:
     """Record an incident's confirmed cause and fix in the knowledge bank, and close the incident."""
     if not not_actionable and (service is None or fault is None):
-        raise _fail("--service and --fault are required (or --not-actionable for a false alarm)")
+        raise fail("--service and --fault are required (or --not-actionable for a false alarm)")
     kind = _fault(fault) if fault is not None and not not_actionable else None
     try:
         bank, store = _open(incident)
@@ -88,7 +82,7 @@ def resolve(
             briefs=store,
         )
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     what = f"{service} ({kind})" if kind is not None else "not actionable"
     console.print(f"Resolved {incident}: {what}. The knowledge bank will use it from the next incident on.")
 
@@ -106,7 +100,7 @@ def feedback(
         brief = briefs.latest_brief(IncidentId(incident))
         hypotheses = brief.diagnosis.hypotheses if brief is not None else ()
         if hypothesis > len(hypotheses):
-            raise _fail(f"--hypothesis {hypothesis} does not exist: the latest brief has {len(hypotheses)}")
+            raise fail(f"--hypothesis {hypothesis} does not exist: the latest brief has {len(hypotheses)}")
         chosen = hypotheses[hypothesis - 1]
         verdict = FeedbackVerdict.CONFIRM if confirm else FeedbackVerdict.REJECT
         bank.record_feedback(
@@ -122,7 +116,7 @@ def feedback(
             )
         )
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(
         f"Recorded: {verdict.value} hypothesis {hypothesis} of {incident} ({chosen.service}, {chosen.fault})."
     )

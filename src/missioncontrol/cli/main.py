@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from missioncontrol import bootstrap
@@ -31,8 +30,9 @@ from missioncontrol.cli import (
     serve,
     web,
 )
-from missioncontrol.cli.cases import one_case
+from missioncontrol.cli.cases import one_case, time_modes
 from missioncontrol.cli.connectors import catalog_app, connectors_app
+from missioncontrol.cli.errors import fail
 from missioncontrol.cli.render import bench_table, brief, scale_table
 from missioncontrol.cli.serialize import diagnosis_to_dict
 from missioncontrol.domain import MissionControlError, TimeMode
@@ -62,7 +62,6 @@ app.command("page-bench")(respond.page_bench)  # respond: alert → page latency
 app.add_typer(respond.audit_app, name="audit")  # respond: audit verify | list
 app.add_typer(respond.policy_app, name="policy")  # respond: policy check FILE
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the terminal width
 
 DataOption = Annotated[
     Path | None, typer.Option("--data", help="Datasets root (default ../shared/datasets where it exists).")
@@ -70,20 +69,6 @@ DataOption = Annotated[
 TimeOption = Annotated[
     str, typer.Option("--time", help="given: fault start handed over; found: engine finds it.")
 ]
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(code=2)
-
-
-def _time_modes(value: str) -> list[TimeMode]:
-    if value == "both":
-        return [TimeMode.GIVEN, TimeMode.FOUND]
-    try:
-        return [TimeMode(value)]
-    except ValueError:
-        raise _fail(f"--time must be given, found or both, not {value!r}") from None
 
 
 @app.command()
@@ -96,15 +81,15 @@ def investigate(
 ) -> None:
     """Investigate one incident case and print its brief."""
     settings = Settings()
-    modes = _time_modes(time_mode)
+    modes = time_modes(time_mode)
     if len(modes) != 1:
-        raise _fail("--time must be given or found for one investigation, not both")
+        raise fail("--time must be given or found for one investigation, not both")
     mode = modes[0]
     try:
         labeled = one_case(case, settings, data, mode)
         diagnosis = bootstrap.build_engine(settings).diagnose(labeled.case)
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         console.print_json(json.dumps(diagnosis_to_dict(diagnosis)))
     else:
@@ -183,12 +168,12 @@ def bench(
             json_out.write_text(json.dumps(rows, indent=2))
         return
     names = dataset or ["nezha-tt", "nezha-ob", "rcd-sockshop"]
-    modes = _time_modes(time_mode)
+    modes = time_modes(time_mode)
     try:
         # Check every name before spending minutes on the first dataset.
         sources = {name: bootstrap.open_source(name, settings, data_root=data) for name in names}
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     reports: list[dict[str, Any]] = []
     runs: list[dict[str, Any]] = []
     methods = bootstrap.build_methods(settings)
@@ -197,7 +182,7 @@ def bench(
             try:
                 cases = list(_take(sources[name].cases(time_mode=mode), limit))
             except MissionControlError as exc:
-                raise _fail(str(exc)) from None
+                raise fail(str(exc)) from None
             _settle()
             with _progress() as progress:
                 task = progress.add_task(f"{name} ({mode.value})", total=len(cases))
@@ -314,7 +299,7 @@ def dataset_export(
     settings = Settings()
     name, _, index = dataset.partition("#")
     if index and not (index.isdigit() and int(index) >= 1):
-        raise _fail(f"case number in {dataset!r} must be a whole number from 1, not {index!r}")
+        raise fail(f"case number in {dataset!r} must be a whole number from 1, not {index!r}")
     wanted = int(index) if index else None
     try:
         source = bootstrap.open_source(name, settings, data_root=data)
@@ -324,13 +309,13 @@ def dataset_export(
                 continue
             folder = out / f"case-{i:03d}"
             if folder.exists():
-                raise _fail(f"{folder} exists already: export into an empty folder")
+                raise fail(f"{folder} exists already: export into an empty folder")
             bootstrap.export_case(labeled, folder, compress=compress)
             written += 1
             if wanted is not None:
                 break
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if wanted is not None and written == 0:
-        raise _fail(f"no case {dataset!r}: {name} has fewer than {wanted} cases")
+        raise fail(f"no case {dataset!r}: {name} has fewer than {wanted} cases")
     console.print(f"Wrote {written} case folder(s) under {out}")

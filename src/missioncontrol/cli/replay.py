@@ -18,19 +18,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
 from missioncontrol.cli.cases import named_cases
 from missioncontrol.cli.demo import quiet_http_logs
+from missioncontrol.cli.errors import fail
 from missioncontrol.cli.live import InProcessServer
 from missioncontrol.domain import LabeledCase, MissionControlError, Telemetry, TimeMode
 from missioncontrol.loop import CaseSender, LiveResult
 from missioncontrol.settings import Settings
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -145,8 +144,7 @@ def replay(
                 f"truth {truth}[/]"
             )
     except MissionControlError as exc:
-        errors.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+        raise fail(str(exc)) from None
     summary = summarize(rows)
     console.print(table)
     console.print(summary_line(summary))

@@ -22,12 +22,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from missioncontrol import bootstrap
+from missioncontrol.cli.errors import errors, fail
 from missioncontrol.domain import MissionControlError
 from missioncontrol.domain.respond import Policy, PolicyError, Principal
 from missioncontrol.settings import Settings
 
 console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 audit_app = typer.Typer(help="Read and verify the hash-chained audit log.", no_args_is_help=True)
 policy_app = typer.Typer(help="Check a response policy file.", no_args_is_help=True)
 
@@ -42,18 +42,13 @@ TokenOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[red]error:[/] {escape(message)}")
-    return typer.Exit(code=code)
-
-
 def _policy(settings: Settings) -> Policy:
     try:
         policy = bootstrap.build_policy(settings)
     except PolicyError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if policy is None:
-        raise _fail("no policy configured: set MISSIONCONTROL_POLICY_PATH (see docs/policy.md)")
+        raise fail("no policy configured: set MISSIONCONTROL_POLICY_PATH (see docs/policy.md)")
     return policy
 
 
@@ -64,7 +59,7 @@ def _principal(policy: Policy, token: str) -> Principal:
         if p.token_sha256 and hmac.compare_digest(p.token_sha256, digest):
             found = p
     if found is None:
-        raise _fail(f"the token is not a principal's in {policy.path}")
+        raise fail(f"the token is not a principal's in {policy.path}")
     return found
 
 
@@ -77,7 +72,7 @@ def approve(
 ) -> None:
     """Approve an action request as the principal your token names."""
     if not token:
-        raise _fail("give your principal token with --token or MISSIONCONTROL_TOKEN")
+        raise fail("give your principal token with --token or MISSIONCONTROL_TOKEN")
     settings = Settings()
     policy = _policy(settings)
     who = _principal(policy, token)
@@ -92,7 +87,7 @@ def approve(
         approval = desk.approve(who, action_id, args_sha256=args_sha256)
         status = desk.get(action_id).status
     except MissionControlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         db.dispose()
     console.print(
@@ -110,9 +105,7 @@ def audit_verify() -> None:
     finally:
         ledger.engine.dispose()
     if not result.is_intact:
-        raise _fail(
-            f"audit log does NOT verify after {result.entries} good entries: {result.problem}", code=1
-        )
+        raise fail(f"audit log does NOT verify after {result.entries} good entries: {result.problem}", code=1)
     console.print(f"[green]audit log verifies[/]: {result.entries} entries, head {result.head_hash}")
 
 
@@ -265,7 +258,7 @@ def page_bench(
         try:
             latencies = alert_to_page_latencies(count, workdir=Path(tmp))
         except MissionControlError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     console.print(

@@ -10,11 +10,11 @@ from typing import Annotated
 import typer
 import uvicorn
 from rich.console import Console
-from rich.markup import escape
 
 from missioncontrol import bootstrap
 from missioncontrol.api.app import create_app
 from missioncontrol.api.runtime import Runtime
+from missioncontrol.cli.errors import fail
 from missioncontrol.domain import MissionControlError
 from missioncontrol.settings import Settings
 
@@ -89,5 +89,4 @@ def _runtime(settings: Settings) -> Runtime:
     try:
         return bootstrap.build_runtime(settings)
     except MissionControlError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        raise fail(str(exc)) from None
