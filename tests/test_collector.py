@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from missioncontrol.collector import collector_paused
+from missioncontrol.domain.collector import collector_paused
 
 
 @pytest.fixture(autouse=True)

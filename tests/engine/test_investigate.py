@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine
 
 from missioncontrol import bootstrap
-from missioncontrol.collector import collector_paused
 from missioncontrol.domain import (
     Alert,
     AlertStatus,
@@ -31,6 +30,7 @@ from missioncontrol.domain import (
     Span,
     Telemetry,
 )
+from missioncontrol.domain.collector import collector_paused
 from missioncontrol.engine.diagnose import EngineConfig
 from missioncontrol.engine.investigate import (
     InvestigationConfig,

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from missioncontrol.collector import collector_paused
 from missioncontrol.domain import (
     Alert,
     AlertStatus,
@@ -32,6 +31,7 @@ from missioncontrol.domain import (
     Severity,
     Telemetry,
 )
+from missioncontrol.domain.collector import collector_paused
 from missioncontrol.ports import (
     BriefEnricher,
     BriefStore,

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from missioncontrol.collector import collector_paused
 from missioncontrol.domain import MissionControlError, ServiceId, Telemetry
+from missioncontrol.domain.collector import collector_paused
 from missioncontrol.storage import otel_schema as sql
 from missioncontrol.storage.otel_rows import (
     NS,

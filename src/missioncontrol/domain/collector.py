@@ -1,5 +1,7 @@
 """The process's one pause of the cyclic garbage collector, shared by every thread and every layer.
 
+It lives in `domain` because that is the one package both the engine and the storage may import.
+
 Reading a case (hundreds of thousands of spans and log lines, alive only until its diagnosis is made
 and holding no cycles) allocates enough to set off young and then full collections that re-scan all
 of it: a third of a conversion's CPU on Nezha Train Ticket case #03, 0.1-0.25 s of a Nezha Online
