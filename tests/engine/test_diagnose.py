@@ -4,9 +4,11 @@ Every case is simulated and diagnosed once per session (cached): the simulator i
 so is the engine, so the tests below are different views of the same few diagnoses.
 """
 
+import gc
 from dataclasses import replace
 from datetime import timedelta
 from functools import cache
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,7 @@ from missioncontrol.domain import (
     TimeMode,
     Truth,
 )
+from missioncontrol.engine import diagnose as diagnose_module
 from missioncontrol.engine.diagnose import Engine, EngineConfig, as_of
 from missioncontrol.engine.traces import call_edges
 
@@ -477,3 +480,50 @@ def test_with_a_reference_run_spans_older_than_the_engine_weighs_change_nothing(
     trimmed = replace(with_reference, telemetry=replace(t, spans=kept), graph=world_graph)
     full = replace(with_reference, graph=world_graph)
     assert engine.diagnose(trimmed) == engine.diagnose(full)
+
+
+def test_a_reference_run_shared_by_cases_gives_the_same_diagnoses_as_a_fresh_engine() -> None:
+    """The engine keeps the last reference run's span tree (and what analyses derived from it) for
+    the next case: reused or rebuilt, every diagnosis must be the same."""
+    first, second = (
+        incident(FaultKind.LATENCY, 0, 0, TimeMode.FOUND).case,
+        incident(FaultKind.ERRORS, 0, 1, TimeMode.FOUND).case,
+    )
+    t = first.telemetry
+    start = min(s.start_ns for s in t.spans) / 1e9
+    reference = Telemetry(
+        logs=tuple(r for r in t.logs if r.timestamp < start + 600),
+        spans=tuple(s for s in t.spans if s.start_ns / 1e9 < start + 600),
+    )
+    cases = [replace(c, baseline=reference) for c in (first, second)]
+    shared = Engine()
+    in_a_row = [shared.diagnose(c) for c in (*cases, *cases)]
+    assert shared.references.tree(reference.spans) is shared.references.tree(reference.spans)
+    assert "span_times" in shared.references.tree(reference.spans).derived  # it was reused, not rebuilt
+    fresh = [Engine().diagnose(c) for c in (*cases, *cases)]
+    assert in_a_row == fresh
+    assert in_a_row[0] != in_a_row[1]  # two different incidents, not one answer twice
+
+
+def test_another_reference_run_gets_its_own_tree() -> None:
+    engine = Engine()
+    one = incident(FaultKind.CPU, 0, 0, TimeMode.GIVEN).case.telemetry.spans
+    other = tuple(one[: len(one) // 2])
+    assert engine.references.tree(one) is engine.references.tree(one)
+    assert engine.references.tree(other).spans is other
+    assert engine.references.tree(one).spans is one
+
+
+def test_a_diagnosis_runs_with_the_cyclic_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    real = diagnose_module.to_grid
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(diagnose_module, "to_grid", watched)
+    assert gc.isenabled()
+    Engine().diagnose(incident(FaultKind.MEMORY, 0, 0, TimeMode.GIVEN).case)
+    assert seen and not any(seen)
+    assert gc.isenabled()

@@ -13,6 +13,7 @@ Deterministic: analyzers return values that are merged in a fixed order, so the 
 never changes the answer.
 """
 
+import threading
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ from missioncontrol.domain import (
     Telemetry,
     Weakened,
 )
+from missioncontrol.domain.collector import collector_paused
 from missioncontrol.engine.evidence import cause_text, evidence_for, hop_evidence
 from missioncontrol.engine.findings import ServiceFindings
 from missioncontrol.engine.handlers import HandlerEnding, handler_endings
@@ -104,6 +106,31 @@ class EngineConfig:
         return self.search_s + max(RECENT_S, self.log_lookback_s)
 
 
+class ReferenceTrees:
+    """The span tree of the reference run the last diagnosis read, kept for the next one.
+
+    Cases diagnosed in a row mostly share one reference run (a live estate's healthy window, a
+    dataset day's normal period), and its tree and the summaries analyses derive from it (call
+    edges, self times, handler endings) cost as much as a fifth of a diagnosis to rebuild. Keyed by
+    the identity of the reference's spans, which it holds, so the key is never reused while held;
+    only the latest is kept, so at most one reference run outlives its last case.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: tuple[Sequence[Span], SpanTree] | None = None
+
+    def tree(self, spans: Sequence[Span]) -> SpanTree:
+        """Return the tree of `spans`, the one built last time if these are the same spans."""
+        with self._lock:
+            if self._latest is not None and self._latest[0] is spans:
+                return self._latest[1]
+        tree = SpanTree(spans)
+        with self._lock:
+            self._latest = (spans, tree)
+        return tree
+
+
 class Engine:
     """Mission Control's diagnosis engine (a `Diagnoser`)."""
 
@@ -111,15 +138,25 @@ class Engine:
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
+        self.references = ReferenceTrees()
 
     def diagnose(self, case: Case) -> Diagnosis:
-        """Return the ranked diagnosis of `case`: evidence, path, weakened alternatives, blast radius."""
+        """Return the ranked diagnosis of `case`: evidence, path, weakened alternatives, blast radius.
+
+        The cyclic garbage collector is paused meanwhile: a diagnosis builds hundreds of thousands
+        of short-lived, acyclic objects (span lists, trees, per-call times) it would only re-scan.
+        """
+        with collector_paused():
+            return self._diagnose(case)
+
+    def _diagnose(self, case: Case) -> Diagnosis:
         cfg = self.config
         if case.alert is not None and case.known_onset_at is None:
             # The brief is written as the alert fires, plus `after_alert_s` of the incident unfolding:
             # nothing later exists yet in a live estate, so nothing later is read here either.
             case = as_of(case, case.alert.started_at.timestamp() + cfg.after_alert_s)
-        graph = _graph_of(case)
+        baseline_tree = self.references.tree(case.baseline.spans) if case.baseline.spans else None
+        graph = _graph_of(case, baseline_tree)
         symptoms = _symptoms(case, graph)
         scope = _scope(case, graph, symptoms, max_hops=cfg.max_hops)
         metrics = [m for m in case.telemetry.metrics if scope is None or m.service in scope]
@@ -130,7 +167,8 @@ class Engine:
         after_logs, reference_logs = _split_logs(case, window, cfg.log_lookback_s, scope)
         after_spans, reference_spans = _split_spans(case, window, cfg.lookback_s)
         log_spans = _log_spans(case, window, cfg.log_lookback_s, scope, after_spans)
-        after_tree, reference_tree = SpanTree(after_spans), SpanTree(reference_spans)
+        after_tree = SpanTree(after_spans)
+        reference_tree = baseline_tree if baseline_tree is not None else SpanTree(reference_spans)
         # The analyzers are independent; each returns a value and they are merged in a fixed order,
         # so the number of workers never changes the answer.
         with _pool(cfg.workers) as pool:
@@ -296,10 +334,10 @@ def as_of(case: Case, horizon: float) -> Case:
     )
 
 
-def _graph_of(case: Case) -> ServiceGraph | None:
+def _graph_of(case: Case, baseline_tree: SpanTree | None = None) -> ServiceGraph | None:
     edges: set[tuple[ServiceId, ServiceId]] = set(case.graph.edges) if case.graph else set()
     edges |= call_edges(case.telemetry.spans)
-    edges |= call_edges(case.baseline.spans)
+    edges |= call_edges(baseline_tree if baseline_tree is not None else case.baseline.spans)
     if not edges:
         return None
     extra = case.graph.extra_services if case.graph else frozenset()

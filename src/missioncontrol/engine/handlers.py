@@ -50,6 +50,15 @@ class _Endings:
 
 
 def _endings(tree: SpanTree) -> dict[ServiceId, _Endings]:
+    known = tree.derived.get("handler_endings")
+    if isinstance(known, dict):
+        return known
+    found = _count_endings(tree)
+    tree.derived["handler_endings"] = found
+    return found
+
+
+def _count_endings(tree: SpanTree) -> dict[ServiceId, _Endings]:
     spans = tree.spans
     if not spans:
         return {}

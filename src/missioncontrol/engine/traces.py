@@ -19,10 +19,13 @@ class SpanTree:
     maps is a good part of their cost, so a diagnosis builds them once per period and shares them.
     """
 
-    __slots__ = ("by_id", "children", "in_start_order", "spans")
+    __slots__ = ("by_id", "children", "derived", "in_start_order", "spans")
 
     def __init__(self, spans: Sequence[Span]) -> None:
         self.spans = spans
+        # What analyses worked out from these spans, by analysis: a reference period's tree is kept
+        # across diagnoses (`diagnose.ReferenceTrees`), and its summaries need not be redone each time.
+        self.derived: dict[str, object] = {}
         self.by_id: dict[SpanKey, Span] = {}
         self.children: defaultdict[SpanKey, list[Span]] = defaultdict(list)
         self.in_start_order = True  # as most readers return them; see `span_times`
@@ -41,9 +44,15 @@ def tree_of(spans: "Sequence[Span] | SpanTree") -> SpanTree:
     return spans if isinstance(spans, SpanTree) else SpanTree(spans)
 
 
-def call_edges(spans: Iterable[Span]) -> set[tuple[ServiceId, ServiceId]]:
+def call_edges(spans: "Iterable[Span] | SpanTree") -> frozenset[tuple[ServiceId, ServiceId]]:
     """Return caller → callee service pairs: a span whose parent span sits in another service."""
-    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    if isinstance(spans, SpanTree):
+        known = spans.derived.get("call_edges")
+        if isinstance(known, frozenset):
+            return known
+        by_id = spans.by_id
+    else:
+        by_id = {(s.trace_id, s.span_id): s for s in spans}
     edges: set[tuple[ServiceId, ServiceId]] = set()
     for s in by_id.values():
         if s.parent_span_id is None:
@@ -51,7 +60,10 @@ def call_edges(spans: Iterable[Span]) -> set[tuple[ServiceId, ServiceId]]:
         parent = by_id.get((s.trace_id, s.parent_span_id))
         if parent is not None and parent.service != s.service:
             edges.add((parent.service, s.service))
-    return edges
+    found = frozenset(edges)
+    if isinstance(spans, SpanTree):
+        spans.derived["call_edges"] = found
+    return found
 
 
 def graph_from_spans(spans: Sequence[Span]) -> ServiceGraph:
@@ -88,7 +100,10 @@ def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
     time is the wire and the client library, so it is booked to the edge, not to the caller —
     that is where a network delay on either end shows up.
     """
-    tree = tree_of(spans)
+    given = tree = tree_of(spans)
+    known = given.derived.get("span_times")
+    if isinstance(known, SpanTimes):
+        return known
     if not tree.in_start_order:
         # Each edge's calls are listed in the order they started (`_latest` takes the later ones).
         tree = SpanTree(sorted(tree.spans, key=lambda s: s.start_ns))
@@ -114,7 +129,9 @@ def span_times(spans: "Sequence[Span] | SpanTree") -> SpanTimes:
             edges[(s.service, next(iter(callees)))].append(self_ms)
         else:
             own[s.service].append(self_ms)
-    return SpanTimes(own_ms=dict(own), edge_ms=dict(edges))
+    times = SpanTimes(own_ms=dict(own), edge_ms=dict(edges))
+    given.derived["span_times"] = times  # read-only from here on: callers never change it
+    return times
 
 
 @dataclass(frozen=True, slots=True)
