@@ -413,11 +413,11 @@ def _split_logs(
     return after, before
 
 
-def _split_spans(case: Case, window: Window, lookback_s: float) -> tuple[list[Span], list[Span]]:
+def _split_spans(case: Case, window: Window, lookback_s: float) -> tuple[list[Span], Sequence[Span]]:
     lo_ns, hi_ns = window.onset * 1e9, window.end * 1e9
     after = [s for s in case.telemetry.spans if lo_ns <= s.start_ns <= hi_ns]
     if case.baseline.spans:
-        return after, list(case.baseline.spans)
+        return after, case.baseline.spans  # read only: no copy
     before = [s for s in case.telemetry.spans if lo_ns - lookback_s * 1e9 <= s.start_ns < lo_ns]
     return after, before
 

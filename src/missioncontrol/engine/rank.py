@@ -448,6 +448,7 @@ def _credit_silencing_callers(
                     first.append(began)
         if moved <= 0.0:
             continue
+        began_first = min(first) if first else None
         contribs, onset = own.setdefault(caller, ([], None))
         contribs.append(
             Contribution(
@@ -457,11 +458,11 @@ def _credit_silencing_callers(
                 # Its own code path, as a handler that now ends early is (`trace:handlers`): a slower
                 # callee does not stop its caller calling the others.
                 is_inheritable=False,
-                onset=min(first) if first else None,
+                onset=began_first,
             )
         )
-        if onset is None and first:
-            own[caller] = (contribs, min(first))
+        if onset is None and began_first is not None:
+            own[caller] = (contribs, began_first)
 
 
 def _combine(contribs: list[Contribution]) -> float:
